@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+        .library(name: "YAML", targets: ["YAML"]),
+        .library(name: "CairnAPI", targets: ["CairnAPI"]),
+        .library(name: "Blueprint", targets: ["Blueprint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "CairnAPI", dependencies: ["YAML"]),
+        .target(
+            name: "Blueprint",
+            dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(
+            name: "cairn",
+            dependencies: [
+                "YAML", "CairnAPI", "Blueprint",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
+        .testTarget(name: "BlueprintTests", dependencies: ["Blueprint", "CairnAPI", "YAML"]),
+        .testTarget(name: "CLITests", dependencies: ["YAML"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
