@@ -1,3 +1,5 @@
+import YAML
+
 /// Where backups are written, with the credentials to get there.
 public struct BackupStorage: Codable, Sendable, Equatable {
     public var apiVersion: String = CairnGroup.apiVersion
