@@ -9,6 +9,11 @@ public enum RenderOutcome: Sendable, Equatable {
     case rendered(Rendering)
     /// Nothing to apply; every problem found.
     case failed(RenderFailure)
+
+    /// The rendering, when rendering succeeded.
+    public var rendering: Rendering? { if case .rendered(let rendering) = self { rendering } else { nil } }
+    /// The failure, when rendering failed.
+    public var failure: RenderFailure? { if case .failed(let failure) = self { failure } else { nil } }
 }
 
 /// A rendered BackupConfiguration, the blueprint it came from and where every value came from.
