@@ -38,14 +38,28 @@ struct Pattern: Sendable {
 }
 
 /// Everything the renderer knows about one variable of one blueprint.
-struct VariableInfo: Sendable {
-    var name: String
+///
+/// A class, so that walking the variable table per render retains one reference per variable
+/// instead of copying every field.
+final class VariableInfo: Sendable {
+    let name: String
     /// `variables.cairn.dev/<name>`.
-    var annotationKey: String
-    var builtin: Builtin?
-    var declaration: Declaration?
-    /// Indices into the template's sites, in template order.
-    var sites: [Int]
+    let annotationKey: String
+    let builtin: Builtin?
+    let declaration: Declaration?
+    /// Where the template references it, in template order.
+    let sites: [Site]
+    /// The paths of `sites`, kept ready for provenance.
+    let paths: [String]
+
+    init(name: String, builtin: Builtin?, declaration: Declaration?, sites: [Site]) {
+        self.name = name
+        self.annotationKey = BlueprintAnnotation.variable(name)
+        self.builtin = builtin
+        self.declaration = declaration
+        self.sites = sites
+        self.paths = sites.map(\.path)
+    }
 }
 
 /// A blueprint compiled for fast rendering: template, variables, patterns and policy.
@@ -83,13 +97,12 @@ struct CompiledBlueprint: Sendable {
     }
 
     private static func variableTable(template: CompiledTemplate, declarations: [Declaration?]) -> [VariableInfo] {
-        var sitesByVariable = Array(repeating: [Int](), count: template.variableNames.count)
-        for (index, site) in template.sites.enumerated() { sitesByVariable[site.variable].append(index) }
+        var sitesByVariable = Array(repeating: [Site](), count: template.variableNames.count)
+        for site in template.sites { sitesByVariable[site.variable].append(site) }
         return template.variableNames.enumerated().map { index, name in
             VariableInfo(
-                name: name, annotationKey: BlueprintAnnotation.variable(name), builtin: Builtin(variable: name),
-                declaration: index < declarations.count ? declarations[index] : nil,
-                sites: sitesByVariable[index])
+                name: name, builtin: Builtin(variable: name),
+                declaration: index < declarations.count ? declarations[index] : nil, sites: sitesByVariable[index])
         }
     }
 

@@ -67,6 +67,12 @@ struct CompiledTemplate: Sendable {
     var sites: [Site]
     /// Malformed references and shapes, found while compiling.
     var problems: [Problem]
+    /// How to hash each top-level entry's value, by entry.
+    var canonicalPlans: [CanonicalPlan]
+    /// The top-level entries in sorted key order; nil when a key has a reference.
+    var canonicalOrder: [Int]?
+    /// The same with the renderer's `target` first (index 0) and the entries after it.
+    var canonicalOrderWithTarget: [Int]?
 }
 
 /// The path where the template sits in a blueprint.
@@ -172,7 +178,10 @@ struct TemplateCompiler {
     ) -> CompiledTemplate {
         CompiledTemplate(
             entries: entries, mark: mark, sessionsEntry: sessionsEntry, sessions: sessions,
-            variableNames: variableNames, sites: sites, problems: problems)
+            variableNames: variableNames, sites: sites, problems: problems,
+            canonicalPlans: entries.map { CanonicalPlan($0.value) },
+            canonicalOrder: CanonicalPlan.order(entries),
+            canonicalOrderWithTarget: CanonicalPlan.order(entries, extraKeys: ["target"]))
     }
 
     private mutating func compile(_ node: Node, path: String) -> CompiledNode {

@@ -2,7 +2,9 @@ import CairnAPI
 import YAML
 
 /// What rendering one object gave.
-public enum RenderOutcome: Sendable, Equatable {
+///
+/// Indirect, so that passing an outcome around moves one reference, not a whole configuration.
+public indirect enum RenderOutcome: Sendable, Equatable {
     /// The object has no `blueprint.cairn.dev/name` annotation.
     case notOptedIn
     /// The configuration to apply.
@@ -115,16 +117,19 @@ struct RenderPass {
     }
 
     private func assemble(spec: BackupConfigurationSpec, node: Node, provenance: [ResolvedVariable]) -> Rendering {
-        let labels = [
-            CairnLabel.managedBy: CairnLabel.managedByValue,
-            CairnLabel.blueprint: Naming.labelValue(blueprint.key.name),
-            CairnLabel.blueprintNamespace: Naming.labelValue(blueprint.key.namespace),
-            CairnLabel.targetKind: Naming.labelValue(target.kind),
-            CairnLabel.targetName: Naming.labelValue(target.name),
+        // In key order, so the hash needs no sort.
+        let sortedLabels = [
+            (key: CairnLabel.managedBy, value: CairnLabel.managedByValue),
+            (key: CairnLabel.blueprint, value: Naming.labelValue(blueprint.key.name)),
+            (key: CairnLabel.blueprintNamespace, value: Naming.labelValue(blueprint.key.namespace)),
+            (key: CairnLabel.targetKind, value: Naming.labelValue(target.kind)),
+            (key: CairnLabel.targetName, value: Naming.labelValue(target.name)),
         ]
+        let labels = Dictionary(uniqueKeysWithValues: sortedLabels)
+        let hash = CanonicalHash.rendered(spec: node, template: blueprint.template, sortedLabels: sortedLabels)
         var metadata = ObjectMeta(
             name: Naming.configurationName(kind: target.kind, name: target.name), namespace: target.namespace,
-            labels: labels, annotations: [CairnLabel.renderedHash: CanonicalHash.rendered(spec: node, labels: labels)])
+            labels: labels, annotations: [CairnLabel.renderedHash: hash])
         if let uid = target.uid {
             metadata.ownerReferences = [
                 OwnerReference(

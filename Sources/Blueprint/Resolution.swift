@@ -62,12 +62,16 @@ struct VariableCheck {
     let resolution: Resolution
     let sessions: SessionFilter
 
-    /// Annotations that try to set built-in variables.
+    /// Annotations that try to set built-in variables, in key order.
     func builtinOverrides() -> [Problem] {
+        let overrides = target.annotations.keys.filter { key in
+            key.hasPrefix(BlueprintAnnotation.variablePrefix)
+                && Builtin(variable: String(key.dropFirst(BlueprintAnnotation.variablePrefix.count))) != nil
+        }
+        guard !overrides.isEmpty else { return [] }
         var problems: [Problem] = []
-        for key in target.annotations.keys.sorted() where key.hasPrefix(BlueprintAnnotation.variablePrefix) {
+        for key in overrides.sorted() {
             let name = String(key.dropFirst(BlueprintAnnotation.variablePrefix.count))
-            guard Builtin(variable: name) != nil else { continue }
             problems.append(
                 Problem(
                     reason: .builtinOverride, variable: name,
@@ -98,7 +102,8 @@ struct VariableCheck {
             let used = usedSites(info)
             guard !used.isEmpty else { continue }
             if let value = resolution.values[index], let source = resolution.sources[index] {
-                resolved.append(ResolvedVariable(name: info.name, value: value, source: source, paths: used.map(\.path)))
+                let paths = sessions.keep == nil ? info.paths : used.map(\.path)
+                resolved.append(ResolvedVariable(name: info.name, value: value, source: source, paths: paths))
             } else {
                 resolved += inlineDefaults(info, used: used)
             }
@@ -107,12 +112,8 @@ struct VariableCheck {
     }
 
     private func usedSites(_ info: VariableInfo) -> [Site] {
-        var used: [Site] = []
-        used.reserveCapacity(info.sites.count)
-        for index in info.sites where sessions.includes(blueprint.template.sites[index]) {
-            used.append(blueprint.template.sites[index])
-        }
-        return used
+        guard sessions.keep != nil else { return info.sites }
+        return info.sites.filter(sessions.includes)
     }
 
     /// Distinct inline defaults of a variable with no other value, in template order.

@@ -14,6 +14,7 @@ enum SpecValidation {
     /// The decoded spec, or every problem found in it.
     static func validate(_ spec: Node) -> Result<BackupConfigurationSpec, SpecProblems> {
         let problems = durationProblems(spec)
+        if problems.isEmpty, let fast = SpecBuilder.spec(spec) { return .success(fast) }
         do {
             let decoded = try NodeDecoder().decode(BackupConfigurationSpec.self, from: spec)
             return problems.isEmpty ? .success(decoded) : .failure(SpecProblems(problems: problems))
