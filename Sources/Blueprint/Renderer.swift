@@ -21,6 +21,10 @@ public indirect enum RenderOutcome: Sendable, Equatable {
 /// A rendered BackupConfiguration, the blueprint it came from and where every value came from.
 public struct Rendering: Sendable, Equatable {
     /// The configuration to apply; `status` is left for the controller.
+    ///
+    /// It is owned by the target (controller and blockOwnerDeletion) only when the target's uid is
+    /// known; objects read from offline manifests have none, so their configurations have no
+    /// ownerReference until the controller renders them from the live object.
     public var configuration: BackupConfiguration
     /// The blueprint used.
     public var blueprint: NamespacedRef
