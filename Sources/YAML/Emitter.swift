@@ -1,0 +1,223 @@
+import CYAML
+
+// Writing goes through libyaml's event API so that indentation, escaping and the "is plain style
+// safe here?" analysis are libyaml's own: go-yaml is a port of the same emitter, so the output
+// looks like kubectl's. Cairn decides only what libyaml cannot know: which strings would read back
+// as something else.
+
+extension YAML {
+    /// Writes one node as a YAML document in kubectl's block style, ending with a newline.
+    public static func emit(_ node: Node) -> String { emitStream([node]) }
+
+    /// Writes nodes as a stream of YAML documents separated by `---`; no nodes give "".
+    public static func emitStream(_ nodes: [Node]) -> String {
+        let writer = EventWriter()
+        writer.streamStart()
+        for node in nodes {
+            writer.documentStart()
+            writer.node(node)
+            writer.documentEnd()
+        }
+        writer.streamEnd()
+        return String(decoding: writer.output, as: UTF8.self)
+    }
+
+    /// Whether a string must be quoted so that it reads back as that string and not as another
+    /// type, as YAML 1.1 readers (kubectl, go-yaml, PyYAML) resolve plain scalars.
+    static func needsQuotes(_ s: String) -> Bool {
+        guard case .string = standInResolveScalar(s) else { return true }
+        return looksLikeYAML11Only(s)
+    }
+
+    /// Scalars that Cairn's resolver reads as strings but other YAML 1.1 readers do not; go-yaml
+    /// quotes the same ones, which is why kubectl prints `creationTimestamp: "2024-..."`.
+    private static func looksLikeYAML11Only(_ s: String) -> Bool {
+        let bytes = Array(s.utf8.prefix(64))
+        guard let first = bytes.first else { return false }
+        if s == "<<" { return true }  // a merge key when plain
+        guard first.isASCIIDigit || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") else { return false }
+        return isTimestampPrefix(bytes) || isBase60Number(s)
+    }
+
+    /// `YYYY-M-D`, alone or followed by a time: YAML 1.1's `!!timestamp`.
+    private static func isTimestampPrefix(_ b: [UInt8]) -> Bool {
+        guard b.count >= 8, b[0..<4].allSatisfy(\.isASCIIDigit), b[4] == UInt8(ascii: "-") else { return false }
+        var i = 5
+        for part in 0..<2 {
+            let start = i
+            while i < b.count, i - start < 2, b[i].isASCIIDigit { i += 1 }
+            guard i > start else { return false }
+            if part == 0 {
+                guard i < b.count, b[i] == UInt8(ascii: "-") else { return false }
+                i += 1
+            }
+        }
+        return i == b.count || [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(b[i])
+    }
+
+    /// `1:20`, `-3:25:45.5`: YAML 1.1's sexagesimal integers and floats.
+    private static func isBase60Number(_ s: String) -> Bool {
+        var rest = Substring(s)
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        var groups = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard groups.count >= 2, let last = groups.popLast() else { return false }
+        let head = groups.removeFirst()
+        guard let lead = head.first, lead.isASCII, lead.isNumber,
+            head.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") })
+        else { return false }
+        let isSixty = { (g: Substring) in g.count <= 2 && !g.isEmpty && g.allSatisfy { $0.isASCII && $0.isNumber } && Int(g)! < 60 }
+        guard groups.allSatisfy(isSixty) else { return false }
+        let whole = last.prefix { $0 != "." }
+        let fraction = last.dropFirst(whole.count)
+        return isSixty(whole) && fraction.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "_" || $0 == ".") }
+    }
+}
+
+extension Double {
+    /// The shortest text that reads back as exactly this finite value, always with a `.` so YAML
+    /// and JSON readers see a float: `1.0`, `0.1`, `1.0e+20`.
+    var roundTripText: String {
+        let text = description
+        guard let e = text.utf8.firstIndex(of: UInt8(ascii: "e")) else { return text }
+        if text.utf8[..<e].contains(UInt8(ascii: ".")) { return text }
+        return String(text[..<e]) + ".0" + String(text[e...])
+    }
+}
+
+extension UInt8 {
+    var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+}
+
+/// One libyaml emitter writing into a Swift byte buffer.
+///
+/// Every event is built here from a `Node`, so libyaml rejecting one is a bug in this file, not a
+/// problem with the input: the checks below stop the program rather than return broken YAML.
+private final class EventWriter {
+    private let emitter = UnsafeMutablePointer<yaml_emitter_t>.allocate(capacity: 1)
+    fileprivate var output: [UInt8] = []
+
+    init() {
+        guard yaml_emitter_initialize(emitter) == 1 else { preconditionFailure("libyaml: out of memory") }
+        yaml_emitter_set_output(
+            emitter,
+            { data, buffer, size in
+                guard let data, let buffer else { return 0 }
+                let writer = Unmanaged<EventWriter>.fromOpaque(data).takeUnretainedValue()
+                writer.output.append(contentsOf: UnsafeBufferPointer(start: buffer, count: size))
+                return 1
+            }, Unmanaged.passUnretained(self).toOpaque())
+        yaml_emitter_set_unicode(emitter, 1)
+        yaml_emitter_set_indent(emitter, 2)
+        yaml_emitter_set_width(emitter, -1)  // never fold long strings
+        yaml_emitter_set_break(emitter, YAML_LN_BREAK)
+    }
+
+    deinit {
+        yaml_emitter_delete(emitter)
+        emitter.deallocate()
+    }
+
+    func streamStart() { send { yaml_stream_start_event_initialize($0, YAML_UTF8_ENCODING) } }
+    func streamEnd() { send { yaml_stream_end_event_initialize($0) } }
+    // libyaml writes `---` itself before every document but the first.
+    func documentStart() { send { yaml_document_start_event_initialize($0, nil, nil, nil, 1) } }
+    func documentEnd() { send { yaml_document_end_event_initialize($0, 1) } }
+
+    func node(_ node: Node) {
+        switch node.value {
+        case .null: scalar("null", style: YAML_PLAIN_SCALAR_STYLE)
+        case .bool(let b): scalar(b ? "true" : "false", style: YAML_PLAIN_SCALAR_STYLE)
+        case .int(let i): scalar(String(i), style: YAML_PLAIN_SCALAR_STYLE)
+        case .double(let d): scalar(yamlText(d), style: YAML_PLAIN_SCALAR_STYLE)
+        case .string(let s): scalar(s, style: style(for: s), isString: true)
+        case .sequence(let items):
+            let flow = items.isEmpty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE
+            send { yaml_sequence_start_event_initialize($0, nil, nil, 1, flow) }
+            for item in items { self.node(item) }
+            send { yaml_sequence_end_event_initialize($0) }
+        case .mapping(let pairs):
+            let flow = pairs.isEmpty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE
+            send { yaml_mapping_start_event_initialize($0, nil, nil, 1, flow) }
+            for pair in pairs {
+                self.node(pair.key)
+                self.node(pair.value)
+            }
+            send { yaml_mapping_end_event_initialize($0) }
+        }
+    }
+
+    private func yamlText(_ d: Double) -> String {
+        if d.isNaN { return ".nan" }
+        if d.isInfinite { return d < 0 ? "-.inf" : ".inf" }
+        return d.roundTripText
+    }
+
+    /// The style to ask libyaml for; it may still pick a safer one (single quotes for `- x` or
+    /// `a: b`, double quotes for a multi-line key), which reads back the same.
+    private func style(for s: String) -> yaml_scalar_style_t {
+        var hasNewline = false
+        for scalar in s.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: hasNewline = true
+            // A block scalar would read these back as \n; only escapes keep them.
+            case 0x0D, 0x85, 0x2028, 0x2029: return YAML_DOUBLE_QUOTED_SCALAR_STYLE
+            default: continue
+            }
+        }
+        if hasNewline { return YAML_LITERAL_SCALAR_STYLE }
+        return YAML.needsQuotes(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE
+    }
+
+    /// Sends a scalar. The implicit flags tell libyaml which styles read back as the intended
+    /// type without a tag: a string in any style but plain-when-ambiguous, a non-string only plain.
+    private func scalar(_ text: String, style: yaml_scalar_style_t, isString: Bool = false) {
+        var text = text
+        let plainImplicit: Int32 = style == YAML_PLAIN_SCALAR_STYLE ? 1 : 0
+        let quotedImplicit: Int32 = isString ? 1 : 0
+        text.withUTF8 { bytes in
+            // libyaml asserts a non-null value pointer, even for "".
+            withUnsafePointer(to: UInt8(0)) { empty in
+                send {
+                    yaml_scalar_event_initialize(
+                        $0, nil, nil, bytes.baseAddress ?? empty, Int32(bytes.count),
+                        plainImplicit, quotedImplicit, style)
+                }
+            }
+        }
+    }
+
+    private func send(_ initialize: (UnsafeMutablePointer<yaml_event_t>) -> Int32) {
+        var event = yaml_event_t()
+        guard initialize(&event) == 1 else { preconditionFailure("libyaml: could not build an event") }
+        // yaml_emitter_emit takes ownership of the event, also when it fails.
+        guard yaml_emitter_emit(emitter, &event) == 1 else {
+            let problem = emitter.pointee.problem.map { String(cString: $0) } ?? "unknown problem"
+            preconditionFailure("libyaml emitter rejected an event: \(problem)")
+        }
+    }
+}
+
+/// Stand-in for `YAML.resolveScalar` until `main`'s resolver is merged; delete it then.
+///
+/// Go-yaml v2's YAML 1.1 rules, conservatively: anything that might not be a string counts as one
+/// that is not, which costs only an unneeded pair of quotes.
+private func standInResolveScalar(_ s: String) -> Node.Value {
+    switch s {
+    case "", "~", "null", "Null", "NULL": return .null
+    case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
+    case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
+    case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .double(.infinity)
+    case "-.inf", "-.Inf", "-.INF": return .double(-.infinity)
+    case ".nan", ".NaN", ".NAN": return .double(.nan)
+    default: break
+    }
+    guard let first = s.utf8.first,
+        first.isASCIIDigit || [UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ".")].contains(first)
+    else { return .string(s) }
+    let plain = String(s.filter { $0 != "_" })
+    if let i = Int(plain) { return .int(i) }
+    let digits = plain.drop { $0 == "+" || $0 == "-" }
+    if digits.hasPrefix("0x") || digits.hasPrefix("0o") || digits.hasPrefix("0b") { return .int(0) }
+    if digits.contains(where: \.isNumber), let d = Double(plain), d.isFinite { return .double(d) }
+    return .string(s)
+}

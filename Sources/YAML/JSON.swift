@@ -1,0 +1,719 @@
+/// Reading and writing JSON text (RFC 8259) as `Node` trees.
+public enum JSON {
+    /// How deeply arrays and objects may nest before reading stops with `.depthLimit`.
+    public static let maxDepth = 10_000
+
+    /// Reads one JSON value from UTF-8 bytes, with a mark on every node; `file` names the source
+    /// in errors.
+    public static func parse(_ bytes: [UInt8], file: String? = nil) throws(YAMLError) -> Node {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(YAMLError) -> Node in
+            var reader = JSONReader(buffer, file: file)
+            return try reader.document()
+        }
+    }
+
+    /// Reads one JSON value from text, with a mark on every node; `file` names the source in errors.
+    public static func parse(_ text: String, file: String? = nil) throws(YAMLError) -> Node {
+        var text = text
+        // `withUTF8` is not generic over its error type, so the typed error travels in a Result.
+        let result = text.withUTF8 { buffer in
+            Result { () throws(YAMLError) -> Node in
+                var reader = JSONReader(buffer, file: file)
+                return try reader.document()
+            }
+        }
+        return try result.get()
+    }
+
+    /// Writes a node as JSON: compact, or `pretty` as `kubectl -o json` prints it (4-space
+    /// indent), without a trailing newline.
+    ///
+    /// Throws `.unrepresentable` for NaN, infinities, collection keys, and non-string keys that
+    /// collide once written as text; the message names the path, e.g. `spec.x[2]`.
+    public static func emit(_ node: Node, pretty: Bool = false) throws(YAMLError) -> String {
+        var writer = JSONWriter(pretty: pretty)
+        try writer.value(node)
+        return String(decoding: writer.output, as: UTF8.self)
+    }
+}
+
+// MARK: - Reading
+
+/// A reader over UTF-8 bytes.
+///
+/// It is iterative, with an explicit stack of open containers, so that the depth limit and not
+/// the thread's stack size bounds nesting. Columns count Unicode scalars, as libyaml's do: the
+/// reader counts UTF-8 continuation bytes on the current line, which can only occur inside
+/// strings, since raw line breaks cannot.
+private struct JSONReader {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let file: String?
+    private var index = 0
+    private var line = 1
+    private var lineStart = 0
+    private var continuationBytesOnLine = 0
+    /// Reused for strings with escapes, so that they cost one allocation like any other string.
+    private var scratch: [UInt8] = []
+
+    /// An array or object still being read.
+    private struct Open {
+        var mark: Mark
+        var isObject: Bool
+        var items: [Node] = []
+        var pairs: [Node.Pair] = []
+        /// The key whose value is being read.
+        var key: Node? = nil
+        /// Key positions by exact bytes, built once an object outgrows a linear scan.
+        var keyIndex: [ExactKey: Int]? = nil
+    }
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, file: String?) {
+        self.bytes = bytes
+        self.file = file
+    }
+
+    /// Reads the single value the input must hold.
+    mutating func document() throws(YAMLError) -> Node {
+        try checkEncoding()
+        skipWhitespace()
+        guard index < bytes.count else {
+            throw error(.syntax, "empty input: expected a JSON value")
+        }
+        let root = try value()
+        skipWhitespace()
+        guard index == bytes.count else {
+            throw error(.syntax, "expected the end of input after the JSON value, found \(found())")
+        }
+        return root
+    }
+
+    /// Skips a UTF-8 byte order mark, which editors on Windows add; rejects UTF-16 with a hint.
+    private mutating func checkEncoding() throws(YAMLError) {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            index = 3
+            lineStart = 3
+        } else if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw error(.notText, "the input is UTF-16 (it starts with a byte order mark); convert it to UTF-8")
+        }
+    }
+
+    // MARK: Values and containers
+
+    private mutating func value() throws(YAMLError) -> Node {
+        var stack: [Open] = []
+        while true {
+            var node: Node
+            let mark = self.mark
+            switch bytes[index] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = bytes[index] == UInt8(ascii: "{")
+                guard stack.count < JSON.maxDepth else {
+                    throw error(.depthLimit, "arrays and objects nest more than \(JSON.maxDepth) deep")
+                }
+                index += 1
+                stack.append(Open(mark: mark, isObject: isObject))
+                skipWhitespace()
+                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if index < bytes.count, bytes[index] == close {
+                    index += 1
+                    let open = stack.removeLast()
+                    node = Node(isObject ? .mapping(open.pairs) : .sequence(open.items), mark: mark)
+                } else {
+                    if isObject { try key(into: &stack[stack.count - 1]) }
+                    try expectValue()
+                    continue
+                }
+            case UInt8(ascii: "\""):
+                node = Node(.string(try string()), mark: mark, style: .quoted)
+            default:
+                node = try scalar(mark)
+            }
+            // Hand the finished node to its container, closing containers as they end.
+            while true {
+                guard !stack.isEmpty else { return node }
+                let top = stack.count - 1
+                if stack[top].isObject {
+                    stack[top].pairs.append(Node.Pair(key: stack[top].key!, value: node))
+                } else {
+                    stack[top].items.append(node)
+                }
+                skipWhitespace()
+                let isObject = stack[top].isObject
+                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ",") || bytes[index] == close else {
+                    let what = isObject ? "object member" : "array element"
+                    throw error(.syntax, "expected ',' or '\(Character(Unicode.Scalar(close)))' after \(what), found \(found())")
+                }
+                if bytes[index] == close {
+                    index += 1
+                    let open = stack.removeLast()
+                    node = Node(open.isObject ? .mapping(open.pairs) : .sequence(open.items), mark: open.mark)
+                    continue
+                }
+                index += 1
+                skipWhitespace()
+                if isObject { try key(into: &stack[top]) }
+                try expectValue()
+                break
+            }
+        }
+    }
+
+    /// Reads `"key" :` and checks the key against the object's earlier ones.
+    private mutating func key(into open: inout Open) throws(YAMLError) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+            throw error(.syntax, "expected a string key in double quotes, found \(found())")
+        }
+        let mark = self.mark
+        let key = try string()
+        try checkDuplicate(key, at: mark, in: &open)
+        open.key = Node(.string(key), mark: mark, style: .quoted)
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+            throw error(.syntax, "expected ':' after object key \"\(key)\", found \(found())")
+        }
+        index += 1
+    }
+
+    /// Compares keys by their exact bytes, as RFC 8259 does: Swift's `==` would call "é" and
+    /// "e\u{301}" equal.
+    private func checkDuplicate(_ key: String, at mark: Mark, in open: inout Open) throws(YAMLError) {
+        var first: Int?
+        if open.keyIndex == nil, open.pairs.count < 16 {
+            first = open.pairs.firstIndex { $0.key.string.map { $0.utf8.elementsEqual(key.utf8) } ?? false }
+        } else {
+            if open.keyIndex == nil {
+                var keyIndex: [ExactKey: Int] = [:]
+                for (i, pair) in open.pairs.enumerated() { keyIndex[ExactKey(pair.key.string ?? "")] = i }
+                open.keyIndex = keyIndex
+            }
+            first = open.keyIndex?.updateValue(open.pairs.count, forKey: ExactKey(key))
+        }
+        guard let first else { return }
+        let earlier = open.pairs[first].key.mark.map { " at \($0)" } ?? ""
+        throw YAMLError(
+            .duplicateKey, "duplicate key \"\(key)\" (first defined\(earlier)); remove one of them",
+            file: file, mark: mark)
+    }
+
+    private mutating func expectValue() throws(YAMLError) {
+        skipWhitespace()
+        guard index < bytes.count else {
+            throw error(.syntax, "unexpected end of input: expected a JSON value")
+        }
+    }
+
+    /// Reads `true`, `false`, `null` or a number.
+    private mutating func scalar(_ mark: Mark) throws(YAMLError) -> Node {
+        let value: Node.Value
+        switch bytes[index] {
+        case UInt8(ascii: "t"): try literal("true"); value = .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); value = .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); value = .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): value = try number()
+        default: throw error(.syntax, "expected a JSON value, found \(found())")
+        }
+        return Node(value, mark: mark)
+    }
+
+    private mutating func literal(_ word: StaticString) throws(YAMLError) {
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard bytes.count - index >= expected.count,
+            UnsafeBufferPointer(rebasing: bytes[index..<index + expected.count]).elementsEqual(expected)
+        else {
+            throw error(.syntax, "expected a JSON value (true, false or null?), found \(found())")
+        }
+        index += expected.count
+    }
+
+    // MARK: Numbers
+
+    private mutating func number() throws(YAMLError) -> Node.Value {
+        let start = index
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < bytes.count, bytes[index].isASCIIDigit else {
+            throw error(.syntax, "expected a digit after '-', found \(found())")
+        }
+        // Accumulated negated, so that Int.min fits.
+        var negated = 0
+        var fitsInt = true
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            if index < bytes.count, bytes[index].isASCIIDigit {
+                throw error(.syntax, "a JSON number cannot start with 0 followed by digits (octal is not JSON)")
+            }
+        } else {
+            while index < bytes.count, bytes[index].isASCIIDigit {
+                let digit = Int(bytes[index] &- UInt8(ascii: "0"))
+                if fitsInt {
+                    let (times10, o1) = negated.multipliedReportingOverflow(by: 10)
+                    let (next, o2) = times10.subtractingReportingOverflow(digit)
+                    if o1 || o2 { fitsInt = false } else { negated = next }
+                }
+                index += 1
+            }
+        }
+        var isInteger = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            try digits(after: "'.'")
+        }
+        if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            isInteger = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            try digits(after: "the exponent")
+        }
+        if isInteger, fitsInt {
+            if negative { return .int(negated) }
+            if negated != .min { return .int(-negated) }
+        }
+        // ASCII text of up to 15 bytes is a small string, so the usual number costs no allocation.
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let double = Double(text) else {
+            preconditionFailure("Double rejected JSON number text \(text)")
+        }
+        return .double(double)
+    }
+
+    private mutating func digits(after what: String) throws(YAMLError) {
+        guard index < bytes.count, bytes[index].isASCIIDigit else {
+            throw error(.syntax, "expected a digit after \(what), found \(found())")
+        }
+        while index < bytes.count, bytes[index].isASCIIDigit { index += 1 }
+    }
+
+    // MARK: Strings
+
+    /// Reads a string at its opening quote; strings without escapes are decoded straight from
+    /// the input.
+    private mutating func string() throws(YAMLError) -> String {
+        let opening = mark
+        index += 1
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") {
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                return try escapedString(opening)
+            }
+            try stringByte(byte)
+        }
+        throw unterminated(opening)
+    }
+
+    /// The rest of a string once it has an escape, decoded into `scratch`.
+    private mutating func escapedString(_ opening: Mark) throws(YAMLError) -> String {
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: scratch, as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") {
+                try escape(opening)
+                continue
+            }
+            let start = index
+            try stringByte(byte)
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        }
+        throw unterminated(opening)
+    }
+
+    private func unterminated(_ opening: Mark) -> YAMLError {
+        error(.syntax, "unterminated string: the string that starts at \(opening) has no closing '\"'")
+    }
+
+    /// Steps over one unescaped character of a string, checking it.
+    private mutating func stringByte(_ byte: UInt8) throws(YAMLError) {
+        if byte >= 0x80 {
+            try utf8Sequence()
+        } else if byte < 0x20 {
+            if byte == 0 { throw error(.notText, "NUL byte: the input is binary or UTF-16, not UTF-8 JSON text") }
+            let name = byte == 0x0A ? "a line break" : "control character \(scalarName(UInt32(byte)))"
+            throw error(.syntax, "\(name) inside a string; write it as an escape such as \\n or \\u00XX")
+        } else {
+            index += 1
+        }
+    }
+
+    private mutating func escape(_ opening: Mark) throws(YAMLError) {
+        index += 1
+        guard index < bytes.count else { throw unterminated(opening) }
+        let simple: UInt8
+        switch bytes[index] {
+        case UInt8(ascii: "\""): simple = UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): simple = UInt8(ascii: "\\")
+        case UInt8(ascii: "/"): simple = UInt8(ascii: "/")
+        case UInt8(ascii: "b"): simple = 0x08
+        case UInt8(ascii: "f"): simple = 0x0C
+        case UInt8(ascii: "n"): simple = 0x0A
+        case UInt8(ascii: "r"): simple = 0x0D
+        case UInt8(ascii: "t"): simple = 0x09
+        case UInt8(ascii: "u"):
+            index += 1
+            try unicodeEscape(opening)
+            return
+        default:
+            index -= 1
+            throw error(.syntax, "invalid escape: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX after '\\', found \(found(after: 1))")
+        }
+        scratch.append(simple)
+        index += 1
+    }
+
+    /// Reads the hex digits of `\uXXXX`, and a second `\uXXXX` when the first is a high surrogate.
+    private mutating func unicodeEscape(_ opening: Mark) throws(YAMLError) {
+        let escapeStart = index - 2
+        var value = try hex4(opening)
+        if (0xD800...0xDBFF).contains(value) {
+            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                throw error(.syntax, "lone surrogate \\u\(hex(value)) needs a low surrogate \\uDC00-\\uDFFF after it", at: escapeStart)
+            }
+            index += 2
+            let low = try hex4(opening)
+            guard (0xDC00...0xDFFF).contains(low) else {
+                throw error(.syntax, "high surrogate \\u\(hex(value)) is followed by \\u\(hex(low)), not a low surrogate", at: escapeStart)
+            }
+            value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00...0xDFFF).contains(value) {
+            throw error(.syntax, "lone low surrogate \\u\(hex(value)) without a high surrogate before it", at: escapeStart)
+        }
+        if value == 0 {
+            // Allowed by RFC 8259; kept, since it is valid in a Swift String.
+            scratch.append(0)
+            return
+        }
+        scratch.append(contentsOf: String(Character(Unicode.Scalar(value)!)).utf8)
+    }
+
+    private mutating func hex4(_ opening: Mark) throws(YAMLError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard index < bytes.count else { throw unterminated(opening) }
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error(.syntax, "expected 4 hex digits after \\u, found \(found())")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// Steps over one multi-byte UTF-8 sequence, rejecting overlong forms, surrogates and values
+    /// past U+10FFFF as the Unicode standard's table 3-7 does.
+    private mutating func utf8Sequence() throws(YAMLError) {
+        let length = utf8Length(at: index)
+        guard length > 0 else { throw error(.notText, "invalid UTF-8 byte 0x\(hex(UInt32(bytes[index]), width: 2)): the input is not UTF-8 text") }
+        index += length
+        continuationBytesOnLine += length - 1
+    }
+
+    /// The length of a valid UTF-8 sequence starting at `i`, or 0.
+    private func utf8Length(at i: Int) -> Int {
+        let lead = bytes[i]
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return 0
+        }
+        guard bytes.count - i >= length, (low...high).contains(bytes[i + 1]) else { return 0 }
+        for k in 2..<length where !(0x80...0xBF).contains(bytes[i + k]) { return 0 }
+        return length
+    }
+
+    // MARK: Positions and messages
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"): index += 1
+            case UInt8(ascii: "\n"): newLine(after: index)
+            case UInt8(ascii: "\r"):
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
+                newLine(after: index)
+            default: return
+            }
+        }
+    }
+
+    private mutating func newLine(after i: Int) {
+        index = i + 1
+        line += 1
+        lineStart = index
+        continuationBytesOnLine = 0
+    }
+
+    private var mark: Mark { mark(at: index) }
+
+    /// The mark of byte `i`, which is `index` or a few ASCII bytes before it on the same line.
+    private func mark(at i: Int) -> Mark {
+        Mark(line: line, column: i - lineStart - continuationBytesOnLine + 1)
+    }
+
+    /// The mark of any byte, counted from the start; for error messages only.
+    private func markFromStart(of target: Int) -> Mark {
+        var line = 1
+        var column = 1
+        var i = 0
+        while i < target {
+            let byte = bytes[i]
+            if byte == 0x0A || (byte == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) {
+                line += 1
+                column = 0
+            }
+            if byte & 0xC0 != 0x80 { column += 1 }
+            i += 1
+        }
+        return Mark(line: line, column: column)
+    }
+
+    /// The first NUL byte or invalid UTF-8 sequence, if any.
+    private func firstNonText() -> (index: Int, message: String)? {
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            if byte == 0 { return (i, "NUL byte: the input is binary or UTF-16, not UTF-8 JSON text") }
+            if byte < 0x80 {
+                i += 1
+                continue
+            }
+            let length = utf8Length(at: i)
+            guard length > 0 else {
+                return (i, "invalid UTF-8 byte 0x\(hex(UInt32(byte), width: 2)): the input is not UTF-8 text")
+            }
+            i += length
+        }
+        return nil
+    }
+
+    /// What is at `index + offset`, for messages: `'x'`, `U+0007`, `end of input`.
+    private func found(after offset: Int = 0) -> String {
+        let i = index + offset
+        guard i < bytes.count else { return "end of input" }
+        let byte = bytes[i]
+        if byte < 0x80 {
+            return (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : scalarName(UInt32(byte))
+        }
+        let length = utf8Length(at: i)
+        guard length > 0 else { return "invalid UTF-8 byte 0x\(hex(UInt32(byte), width: 2))" }
+        return "'\(String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<i + length]), as: UTF8.self))'"
+    }
+
+    private func scalarName(_ value: UInt32) -> String { "U+\(hex(value))" }
+
+    private func hex(_ value: UInt32, width: Int = 4) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    private func error(_ kind: YAMLError.Kind, _ message: String, at i: Int? = nil) -> YAMLError {
+        // Binary input fails somewhere as a syntax error; say what it really is. Scanning the
+        // whole input costs nothing on the success path.
+        if kind == .syntax, let (at, message) = firstNonText() {
+            return YAMLError(.notText, message, file: file, mark: markFromStart(of: at))
+        }
+        return YAMLError(kind, message, file: file, mark: mark(at: i ?? index))
+    }
+}
+
+/// A string hashed and compared by its exact UTF-8 bytes.
+private struct ExactKey: Hashable {
+    let string: String
+    init(_ string: String) { self.string = string }
+
+    static func == (a: ExactKey, b: ExactKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    func hash(into hasher: inout Hasher) {
+        var string = string
+        string.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+// MARK: - Writing
+
+/// Writes JSON into a byte buffer, escaping only what RFC 8259 requires.
+private struct JSONWriter {
+    let pretty: Bool
+    var output: [UInt8] = []
+    private var indent = 0
+    /// Where the writer is, for error messages; pushed and popped so no container allocates.
+    private var path: [Step] = []
+
+    init(pretty: Bool) { self.pretty = pretty }
+
+    /// One step from the root, for the paths in error messages.
+    enum Step {
+        case key(String)
+        case index(Int)
+    }
+
+    mutating func value(_ node: Node) throws(YAMLError) {
+        switch node.value {
+        case .null: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .int(let i): integer(i)
+        case .double(let d):
+            guard d.isFinite else {
+                throw YAMLError(
+                    .unrepresentable,
+                    "\(d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity") at \(Self.describe(path)) has no JSON form; use a string or a finite number",
+                    mark: node.mark)
+            }
+            append(d.roundTripText)
+        case .string(let s): string(s)
+        case .sequence(let items): try sequence(items)
+        case .mapping(let pairs): try mapping(pairs)
+        }
+    }
+
+    private mutating func sequence(_ items: [Node]) throws(YAMLError) {
+        output.append(UInt8(ascii: "["))
+        indent += 1
+        for (i, item) in items.enumerated() {
+            if i > 0 { output.append(UInt8(ascii: ",")) }
+            newLine()
+            path.append(.index(i))
+            try value(item)
+            path.removeLast()
+        }
+        indent -= 1
+        if !items.isEmpty { newLine() }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    private mutating func mapping(_ pairs: [Node.Pair]) throws(YAMLError) {
+        output.append(UInt8(ascii: "{"))
+        indent += 1
+        let converted = pairs.contains { $0.key.string == nil } ? try Self.convertedKeys(pairs, path: path) : nil
+        for (i, pair) in pairs.enumerated() {
+            let key = converted?[i] ?? pair.key.string!
+            if i > 0 { output.append(UInt8(ascii: ",")) }
+            newLine()
+            string(key)
+            output.append(UInt8(ascii: ":"))
+            if pretty { output.append(UInt8(ascii: " ")) }
+            path.append(.key(key))
+            try value(pair.value)
+            path.removeLast()
+        }
+        indent -= 1
+        if !pairs.isEmpty { newLine() }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    /// The keys of a mapping that has non-string ones, as JSON text: scalars as their text, as
+    /// sigs.k8s.io/yaml writes them.
+    private static func convertedKeys(_ pairs: [Node.Pair], path: [Step]) throws(YAMLError) -> [String] {
+        var keys: [String] = []
+        keys.reserveCapacity(pairs.count)
+        for pair in pairs {
+            switch pair.key.value {
+            case .string(let s): keys.append(s)
+            case .sequence, .mapping:
+                throw YAMLError(
+                    .unrepresentable, "a \(pair.key.typeName) key at \(describe(path)) has no JSON form; JSON keys are strings",
+                    mark: pair.key.mark)
+            default:
+                keys.append(pair.key.scalarText)
+            }
+        }
+        // Converted keys can collide where the tree had none: 1 and "1".
+        var seen: Set<ExactKey> = []
+        for (key, pair) in zip(keys, pairs) where !seen.insert(ExactKey(key)).inserted {
+            throw YAMLError(
+                .unrepresentable, "two keys at \(describe(path)) both become \"\(key)\" in JSON; rename one",
+                mark: pair.key.mark)
+        }
+        return keys
+    }
+
+    private mutating func newLine() {
+        guard pretty else { return }
+        output.append(UInt8(ascii: "\n"))
+        output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 4))
+    }
+
+    private mutating func append(_ text: String) { output.append(contentsOf: text.utf8) }
+
+    /// Writes decimal digits straight into the buffer; `String(i)` would allocate for 16+ digits.
+    private mutating func integer(_ i: Int) {
+        if i < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = i.magnitude
+        let start = output.count
+        repeat {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        output[start...].reverse()
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Writes a quoted string, copying runs that need no escape in one go.
+    private mutating func string(_ s: String) {
+        output.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                runStart = i + 1
+                output.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                case 0x0A: output.append(UInt8(ascii: "n"))
+                case 0x0D: output.append(UInt8(ascii: "r"))
+                case 0x09: output.append(UInt8(ascii: "t"))
+                case 0x08: output.append(UInt8(ascii: "b"))
+                case 0x0C: output.append(UInt8(ascii: "f"))
+                default:
+                    output.append(contentsOf: "u00".utf8)
+                    output.append(Self.hexDigits[Int(byte >> 4)])
+                    output.append(Self.hexDigits[Int(byte & 0xF)])
+                }
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// `spec.x[2]`, `metadata["a.b"]`; the root is `the document root`.
+    static func describe(_ path: [Step]) -> String {
+        guard !path.isEmpty else { return "the document root" }
+        var text = ""
+        for step in path {
+            switch step {
+            case .index(let i): text += "[\(i)]"
+            case .key(let k):
+                let plain = !k.isEmpty && k.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+                if plain {
+                    text += text.isEmpty ? k : ".\(k)"
+                } else {
+                    text += "[\"\(k)\"]"
+                }
+            }
+        }
+        return text
+    }
+}
