@@ -25,7 +25,7 @@ extension YAML {
     /// Whether a string must be quoted so that it reads back as that string and not as another
     /// type, as YAML 1.1 readers (kubectl, go-yaml, PyYAML) resolve plain scalars.
     static func needsQuotes(_ s: String) -> Bool {
-        guard case .string = standInResolveScalar(s) else { return true }
+        guard case .string = resolveScalar(s) else { return true }
         return looksLikeYAML11Only(s)
     }
 
@@ -195,29 +195,4 @@ private final class EventWriter {
             preconditionFailure("libyaml emitter rejected an event: \(problem)")
         }
     }
-}
-
-/// Stand-in for `YAML.resolveScalar` until `main`'s resolver is merged; delete it then.
-///
-/// Go-yaml v2's YAML 1.1 rules, conservatively: anything that might not be a string counts as one
-/// that is not, which costs only an unneeded pair of quotes.
-private func standInResolveScalar(_ s: String) -> Node.Value {
-    switch s {
-    case "", "~", "null", "Null", "NULL": return .null
-    case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
-    case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
-    case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .double(.infinity)
-    case "-.inf", "-.Inf", "-.INF": return .double(-.infinity)
-    case ".nan", ".NaN", ".NAN": return .double(.nan)
-    default: break
-    }
-    guard let first = s.utf8.first,
-        first.isASCIIDigit || [UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ".")].contains(first)
-    else { return .string(s) }
-    let plain = String(s.filter { $0 != "_" })
-    if let i = Int(plain) { return .int(i) }
-    let digits = plain.drop { $0 == "+" || $0 == "-" }
-    if digits.hasPrefix("0x") || digits.hasPrefix("0o") || digits.hasPrefix("0b") { return .int(0) }
-    if digits.contains(where: \.isNumber), let d = Double(plain), d.isFinite { return .double(d) }
-    return .string(s)
 }

@@ -1,4 +1,0 @@
-// Temporary: `main`'s parser file declares this namespace. Delete this file when merging `main`.
-
-/// Reading and writing YAML text.
-public enum YAML {}
