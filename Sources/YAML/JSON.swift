@@ -671,31 +671,62 @@ private struct JSONWriter {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Writes a quoted string, copying runs that need no escape in one go.
+    ///
+    /// Beyond what RFC 8259 requires, DEL, the C1 controls, U+2028, U+2029, U+FFFE and U+FFFF are
+    /// escaped too: YAML readers reject or fold them when raw, and the output must stay readable as
+    /// YAML, which is how kubectl users feed it back. C1 controls also drive terminals.
     private mutating func string(_ s: String) {
         output.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
             var runStart = 0
-            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            var i = 0
+            while i < bytes.count {
+                let (length, escaped) = Self.escape(bytes, at: i)
+                guard let escaped else {
+                    i += length
+                    continue
+                }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-                runStart = i + 1
                 output.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                switch escaped {
+                case 0x22, 0x5C: output.append(UInt8(escaped))  // " and \
                 case 0x0A: output.append(UInt8(ascii: "n"))
                 case 0x0D: output.append(UInt8(ascii: "r"))
                 case 0x09: output.append(UInt8(ascii: "t"))
                 case 0x08: output.append(UInt8(ascii: "b"))
                 case 0x0C: output.append(UInt8(ascii: "f"))
                 default:
-                    output.append(contentsOf: "u00".utf8)
-                    output.append(Self.hexDigits[Int(byte >> 4)])
-                    output.append(Self.hexDigits[Int(byte & 0xF)])
+                    output.append(UInt8(ascii: "u"))
+                    for shift in stride(from: 12, through: 0, by: -4) {
+                        output.append(Self.hexDigits[Int(escaped >> UInt32(shift) & 0xF)])
+                    }
                 }
+                i += length
+                runStart = i
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// The length of the UTF-8 sequence at `i` and, when it must be escaped, its scalar value.
+    private static func escape(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (Int, UInt32?) {
+        let byte = bytes[i]
+        switch byte {
+        case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x7F: return (1, UInt32(byte))
+        case 0x20..<0x80: return (1, nil)
+        case 0xC2:  // U+0080 to U+00BF
+            return bytes[i + 1] < 0xA0 ? (2, UInt32(bytes[i + 1])) : (2, nil)
+        case 0xE2:  // U+2028, U+2029
+            let isSeparator = bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9)
+            return (3, isSeparator ? 0x2000 | UInt32(bytes[i + 2] & 0x3F) : nil)
+        case 0xEF:  // U+FFFE, U+FFFF
+            let isNonCharacter = bytes[i + 1] == 0xBF && bytes[i + 2] >= 0xBE
+            return (3, isNonCharacter ? 0xFFC0 | UInt32(bytes[i + 2] & 0x3F) : nil)
+        default:
+            return (byte < 0xE0 ? 2 : byte < 0xF0 ? 3 : 4, nil)
+        }
     }
 
     /// `spec.x[2]`, `metadata["a.b"]`; the root is `the document root`.
