@@ -123,7 +123,44 @@ private final class EventWriter {
     func documentStart() { send { yaml_document_start_event_initialize($0, nil, nil, nil, 1) } }
     func documentEnd() { send { yaml_document_end_event_initialize($0, 1) } }
 
-    func node(_ node: Node) {
+    /// A non-empty sequence or mapping being written; a mapping's children alternate key, value.
+    private struct Open {
+        var items: [Node] = []
+        var pairs: [Node.Pair] = []
+        var isMapping: Bool
+        var next = 0
+        var count: Int { isMapping ? 2 * pairs.count : items.count }
+
+        func child(_ i: Int) -> Node {
+            guard isMapping else { return items[i] }
+            return i.isMultiple(of: 2) ? pairs[i / 2].key : pairs[i / 2].value
+        }
+    }
+
+    /// Sends a tree's events with a stack of its own rather than recursion, so that depth is
+    /// bounded by memory and not by the small stacks of task threads.
+    func node(_ root: Node) {
+        var stack: [Open] = []
+        var node = root
+        while true {
+            if let open = begin(node) { stack.append(open) }
+            // Move to the next node to send, closing the collections that are done.
+            while true {
+                guard let top = stack.indices.last else { return }
+                let i = stack[top].next
+                if i == stack[top].count {
+                    if stack.removeLast().isMapping { mappingEnd() } else { sequenceEnd() }
+                    continue
+                }
+                stack[top].next += 1
+                node = stack[top].child(i)
+                break
+            }
+        }
+    }
+
+    /// Sends a scalar, or the start of a collection, which comes back unless it is empty.
+    private func begin(_ node: Node) -> Open? {
         switch node.value {
         case .null: scalar("null", style: YAML_PLAIN_SCALAR_STYLE)
         case .bool(let b): scalar(b ? "true" : "false", style: YAML_PLAIN_SCALAR_STYLE)
@@ -131,20 +168,22 @@ private final class EventWriter {
         case .double(let d): scalar(yamlText(d), style: YAML_PLAIN_SCALAR_STYLE)
         case .string(let s): scalar(s, style: style(for: s), isString: true)
         case .sequence(let items):
-            let flow = items.isEmpty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE
-            send { yaml_sequence_start_event_initialize($0, nil, nil, 1, flow) }
-            for item in items { self.node(item) }
-            send { yaml_sequence_end_event_initialize($0) }
+            // Empty collections are written in flow style, `[]` and `{}`, as kubectl does.
+            let style = items.isEmpty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE
+            send { yaml_sequence_start_event_initialize($0, nil, nil, 1, style) }
+            if !items.isEmpty { return Open(items: items, isMapping: false) }
+            sequenceEnd()
         case .mapping(let pairs):
-            let flow = pairs.isEmpty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE
-            send { yaml_mapping_start_event_initialize($0, nil, nil, 1, flow) }
-            for pair in pairs {
-                self.node(pair.key)
-                self.node(pair.value)
-            }
-            send { yaml_mapping_end_event_initialize($0) }
+            let style = pairs.isEmpty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE
+            send { yaml_mapping_start_event_initialize($0, nil, nil, 1, style) }
+            if !pairs.isEmpty { return Open(pairs: pairs, isMapping: true) }
+            mappingEnd()
         }
+        return nil
     }
+
+    private func sequenceEnd() { send { yaml_sequence_end_event_initialize($0) } }
+    private func mappingEnd() { send { yaml_mapping_end_event_initialize($0) } }
 
     private func yamlText(_ d: Double) -> String {
         if d.isNaN { return ".nan" }

@@ -54,13 +54,17 @@ private struct JSONReader {
     private var continuationBytesOnLine = 0
     /// Reused for strings with escapes, so that they cost one allocation like any other string.
     private var scratch: [UInt8] = []
+    /// The elements and members of every open container, innermost last. A container takes its
+    /// own slice when it closes: one exact-size allocation instead of regrowing as it fills.
+    private var items: [Node] = []
+    private var pairs: [Node.Pair] = []
 
     /// An array or object still being read.
     private struct Open {
         var mark: Mark
         var isObject: Bool
-        var items: [Node] = []
-        var pairs: [Node.Pair] = []
+        /// Where its elements or members start in `items` or `pairs`.
+        var start: Int
         /// The key whose value is being read.
         var key: Node? = nil
         /// Key positions by exact bytes, built once an object outgrows a linear scan.
@@ -111,13 +115,12 @@ private struct JSONReader {
                     throw error(.depthLimit, "arrays and objects nest more than \(JSON.maxDepth) deep")
                 }
                 index += 1
-                stack.append(Open(mark: mark, isObject: isObject))
+                stack.append(Open(mark: mark, isObject: isObject, start: isObject ? pairs.count : items.count))
                 skipWhitespace()
                 let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
                 if index < bytes.count, bytes[index] == close {
                     index += 1
-                    let open = stack.removeLast()
-                    node = Node(isObject ? .mapping(open.pairs) : .sequence(open.items), mark: mark)
+                    node = finish(stack.removeLast())
                 } else {
                     if isObject { try key(into: &stack[stack.count - 1]) }
                     try expectValue()
@@ -133,9 +136,9 @@ private struct JSONReader {
                 guard !stack.isEmpty else { return node }
                 let top = stack.count - 1
                 if stack[top].isObject {
-                    stack[top].pairs.append(Node.Pair(key: stack[top].key!, value: node))
+                    pairs.append(Node.Pair(key: stack[top].key.take()!, value: node))
                 } else {
-                    stack[top].items.append(node)
+                    items.append(node)
                 }
                 skipWhitespace()
                 let isObject = stack[top].isObject
@@ -146,8 +149,7 @@ private struct JSONReader {
                 }
                 if bytes[index] == close {
                     index += 1
-                    let open = stack.removeLast()
-                    node = Node(open.isObject ? .mapping(open.pairs) : .sequence(open.items), mark: open.mark)
+                    node = finish(stack.removeLast())
                     continue
                 }
                 index += 1
@@ -157,6 +159,18 @@ private struct JSONReader {
                 break
             }
         }
+    }
+
+    /// The node of a container that just closed, taking its slice of `items` or `pairs`.
+    private mutating func finish(_ open: Open) -> Node {
+        if open.isObject {
+            let members = Array(pairs[open.start...])
+            pairs.removeSubrange(open.start...)
+            return Node(.mapping(members), mark: open.mark)
+        }
+        let elements = Array(items[open.start...])
+        items.removeSubrange(open.start...)
+        return Node(.sequence(elements), mark: open.mark)
     }
 
     /// Reads `"key" :` and checks the key against the object's earlier ones.
@@ -178,19 +192,20 @@ private struct JSONReader {
     /// Compares keys by their exact bytes, as RFC 8259 does: Swift's `==` would call "é" and
     /// "e\u{301}" equal.
     private func checkDuplicate(_ key: String, at mark: Mark, in open: inout Open) throws(YAMLError) {
+        let members = pairs[open.start...]
         var first: Int?
-        if open.keyIndex == nil, open.pairs.count < 16 {
-            first = open.pairs.firstIndex { $0.key.string.map { $0.utf8.elementsEqual(key.utf8) } ?? false }
+        if open.keyIndex == nil, members.count < 16 {
+            first = members.firstIndex { ExactKey.same($0.key.string ?? "", key) }
         } else {
             if open.keyIndex == nil {
                 var keyIndex: [ExactKey: Int] = [:]
-                for (i, pair) in open.pairs.enumerated() { keyIndex[ExactKey(pair.key.string ?? "")] = i }
+                for i in members.indices { keyIndex[ExactKey(members[i].key.string ?? "")] = i }
                 open.keyIndex = keyIndex
             }
-            first = open.keyIndex?.updateValue(open.pairs.count, forKey: ExactKey(key))
+            first = open.keyIndex?.updateValue(pairs.count, forKey: ExactKey(key))
         }
         guard let first else { return }
-        let earlier = open.pairs[first].key.mark.map { " at \($0)" } ?? ""
+        let earlier = pairs[first].key.mark.map { " at \($0)" } ?? ""
         throw YAMLError(
             .duplicateKey, "duplicate key \"\(key)\" (first defined\(earlier)); remove one of them",
             file: file, mark: mark)
@@ -543,7 +558,12 @@ private struct ExactKey: Hashable {
     let string: String
     init(_ string: String) { self.string = string }
 
-    static func == (a: ExactKey, b: ExactKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    static func == (a: ExactKey, b: ExactKey) -> Bool { same(a.string, b.string) }
+
+    /// Byte equality, checking the lengths first since most distinct keys differ there.
+    static func same(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    }
     func hash(into hasher: inout Hasher) {
         var string = string
         string.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
@@ -552,12 +572,15 @@ private struct ExactKey: Hashable {
 
 // MARK: - Writing
 
-/// Writes JSON into a byte buffer, escaping only what RFC 8259 requires.
+/// Writes JSON into a byte buffer.
+///
+/// Like the reader it keeps its own stack of open containers rather than recursing: test and
+/// task threads have small stacks, and trees as deep as the reader allows must still be written.
 private struct JSONWriter {
     let pretty: Bool
     var output: [UInt8] = []
     private var indent = 0
-    /// Where the writer is, for error messages; pushed and popped so no container allocates.
+    /// Where the writer is, for error messages: one step per open container.
     private var path: [Step] = []
 
     init(pretty: Bool) { self.pretty = pretty }
@@ -568,58 +591,85 @@ private struct JSONWriter {
         case index(Int)
     }
 
-    mutating func value(_ node: Node) throws(YAMLError) {
+    /// A non-empty array or object being written.
+    private struct Open {
+        var items: [Node] = []
+        var pairs: [Node.Pair] = []
+        /// The keys as written, when some were not strings.
+        var keys: [String]? = nil
+        var isObject: Bool
+        var next = 0
+        var count: Int { isObject ? pairs.count : items.count }
+    }
+
+    mutating func value(_ root: Node) throws(YAMLError) {
+        var stack: [Open] = []
+        var node = root
+        while true {
+            if let open = try begin(node) { stack.append(open) }
+            // Move to the next value to write, closing the containers that are done.
+            while true {
+                guard let top = stack.indices.last else { return }
+                let i = stack[top].next
+                if i == stack[top].count {
+                    let open = stack.removeLast()
+                    path.removeLast()
+                    indent -= 1
+                    newLine()
+                    output.append(open.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                    continue
+                }
+                stack[top].next += 1
+                if i > 0 {
+                    output.append(UInt8(ascii: ","))
+                    path.removeLast()
+                }
+                newLine()
+                if stack[top].isObject {
+                    let key = stack[top].keys?[i] ?? stack[top].pairs[i].key.string!
+                    string(key)
+                    output.append(UInt8(ascii: ":"))
+                    if pretty { output.append(UInt8(ascii: " ")) }
+                    path.append(.key(key))
+                    node = stack[top].pairs[i].value
+                } else {
+                    path.append(.index(i))
+                    node = stack[top].items[i]
+                }
+                break
+            }
+        }
+    }
+
+    /// Writes a scalar or an empty container whole, or opens a container and returns it.
+    private mutating func begin(_ node: Node) throws(YAMLError) -> Open? {
         switch node.value {
         case .null: append("null")
         case .bool(let b): append(b ? "true" : "false")
         case .int(let i): integer(i)
         case .double(let d):
             guard d.isFinite else {
+                let name = d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity"
                 throw YAMLError(
                     .unrepresentable,
-                    "\(d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity") at \(Self.describe(path)) has no JSON form; use a string or a finite number",
+                    "\(name) at \(Self.describe(path)) has no JSON form; use a string or a finite number",
                     mark: node.mark)
             }
             append(d.roundTripText)
         case .string(let s): string(s)
-        case .sequence(let items): try sequence(items)
-        case .mapping(let pairs): try mapping(pairs)
+        case .sequence(let items):
+            guard !items.isEmpty else { append("[]"); return nil }
+            output.append(UInt8(ascii: "["))
+            indent += 1
+            return Open(items: items, isObject: false)
+        case .mapping(let pairs):
+            guard !pairs.isEmpty else { append("{}"); return nil }
+            let keys = pairs.contains { $0.key.string == nil } ? try Self.convertedKeys(pairs, path: path) : nil
+            output.append(UInt8(ascii: "{"))
+            indent += 1
+            return Open(pairs: pairs, keys: keys, isObject: true)
         }
-    }
-
-    private mutating func sequence(_ items: [Node]) throws(YAMLError) {
-        output.append(UInt8(ascii: "["))
-        indent += 1
-        for (i, item) in items.enumerated() {
-            if i > 0 { output.append(UInt8(ascii: ",")) }
-            newLine()
-            path.append(.index(i))
-            try value(item)
-            path.removeLast()
-        }
-        indent -= 1
-        if !items.isEmpty { newLine() }
-        output.append(UInt8(ascii: "]"))
-    }
-
-    private mutating func mapping(_ pairs: [Node.Pair]) throws(YAMLError) {
-        output.append(UInt8(ascii: "{"))
-        indent += 1
-        let converted = pairs.contains { $0.key.string == nil } ? try Self.convertedKeys(pairs, path: path) : nil
-        for (i, pair) in pairs.enumerated() {
-            let key = converted?[i] ?? pair.key.string!
-            if i > 0 { output.append(UInt8(ascii: ",")) }
-            newLine()
-            string(key)
-            output.append(UInt8(ascii: ":"))
-            if pretty { output.append(UInt8(ascii: " ")) }
-            path.append(.key(key))
-            try value(pair.value)
-            path.removeLast()
-        }
-        indent -= 1
-        if !pairs.isEmpty { newLine() }
-        output.append(UInt8(ascii: "}"))
+        return nil
     }
 
     /// The keys of a mapping that has non-string ones, as JSON text: scalars as their text, as

@@ -186,6 +186,15 @@ import YAML
         #expect(error?.mark == Mark(line: 1, column: 5 * depth + 1))
     }
 
+    @Test func givenTreeAtTheDepthLimit_whenEmitted_thenBothWritersCope() throws {
+        var tree: Node = 1
+        for i in 0..<JSON.maxDepth { tree = i.isMultiple(of: 2) ? [tree] : .mapping(["a": tree]) }
+        let json = try JSON.emit(tree)
+        // Compared as text: Node's own == recurses, and this deep it would overflow a task's stack.
+        #expect(try JSON.emit(JSON.parse(json)) == json)
+        #expect(YAML.emit(tree).hasPrefix("a:\n- a:\n  - a:\n"))
+    }
+
     // MARK: Writing
 
     static let manifest: Node = .mapping([
