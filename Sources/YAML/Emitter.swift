@@ -32,11 +32,10 @@ extension YAML {
     /// Scalars that Cairn's resolver reads as strings but other YAML 1.1 readers do not; go-yaml
     /// quotes the same ones, which is why kubectl prints `creationTimestamp: "2024-..."`.
     private static func looksLikeYAML11Only(_ s: String) -> Bool {
-        let bytes = Array(s.utf8.prefix(64))
-        guard let first = bytes.first else { return false }
-        if s == "<<" { return true }  // a merge key when plain
+        guard let first = s.utf8.first else { return false }
+        if first == UInt8(ascii: "<") { return s == "<<" }  // a merge key when plain
         guard first.isASCIIDigit || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") else { return false }
-        return isTimestampPrefix(bytes) || isBase60Number(s)
+        return isTimestampPrefix(Array(s.utf8.prefix(32))) || isBase60Number(s)
     }
 
     /// `YYYY-M-D`, alone or followed by a time: YAML 1.1's `!!timestamp`.
@@ -85,6 +84,7 @@ extension Double {
 }
 
 extension UInt8 {
+    /// Whether the byte is `0` to `9`.
     var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
 }
 

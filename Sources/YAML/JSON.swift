@@ -106,59 +106,65 @@ private struct JSONReader {
     private mutating func value() throws(YAMLError) -> Node {
         var stack: [Open] = []
         while true {
-            var node: Node
-            let mark = self.mark
-            switch bytes[index] {
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                let isObject = bytes[index] == UInt8(ascii: "{")
-                guard stack.count < JSON.maxDepth else {
-                    throw error(.depthLimit, "arrays and objects nest more than \(JSON.maxDepth) deep")
-                }
-                index += 1
-                stack.append(Open(mark: mark, isObject: isObject, start: isObject ? pairs.count : items.count))
-                skipWhitespace()
-                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-                if index < bytes.count, bytes[index] == close {
-                    index += 1
-                    node = finish(stack.removeLast())
-                } else {
-                    if isObject { try key(into: &stack[stack.count - 1]) }
-                    try expectValue()
-                    continue
-                }
-            case UInt8(ascii: "\""):
-                node = Node(.string(try string()), mark: mark, style: .quoted)
-            default:
-                node = try scalar(mark)
+            // nil: a container opened, and its first value comes next.
+            guard var node = try begin(&stack) else { continue }
+            while !stack.isEmpty {
+                // nil: the container goes on, with another value next.
+                guard let closed = try add(node, to: &stack) else { break }
+                node = closed
             }
-            // Hand the finished node to its container, closing containers as they end.
-            while true {
-                guard !stack.isEmpty else { return node }
-                let top = stack.count - 1
-                if stack[top].isObject {
-                    pairs.append(Node.Pair(key: stack[top].key.take()!, value: node))
-                } else {
-                    items.append(node)
-                }
-                skipWhitespace()
-                let isObject = stack[top].isObject
-                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ",") || bytes[index] == close else {
-                    let what = isObject ? "object member" : "array element"
-                    throw error(.syntax, "expected ',' or '\(Character(Unicode.Scalar(close)))' after \(what), found \(found())")
-                }
-                if bytes[index] == close {
-                    index += 1
-                    node = finish(stack.removeLast())
-                    continue
-                }
-                index += 1
-                skipWhitespace()
-                if isObject { try key(into: &stack[top]) }
-                try expectValue()
-                break
-            }
+            if stack.isEmpty { return node }
         }
+    }
+
+    /// Reads a scalar, or opens an array or object; an empty one comes back whole.
+    private mutating func begin(_ stack: inout [Open]) throws(YAMLError) -> Node? {
+        let mark = self.mark
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            return Node(.string(try string()), mark: mark, style: .quoted)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let isObject = bytes[index] == UInt8(ascii: "{")
+            guard stack.count < JSON.maxDepth else {
+                throw error(.depthLimit, "arrays and objects nest more than \(JSON.maxDepth) deep, Cairn's limit")
+            }
+            index += 1
+            stack.append(Open(mark: mark, isObject: isObject, start: isObject ? pairs.count : items.count))
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                index += 1
+                return finish(stack.removeLast())
+            }
+            if isObject { try key(into: &stack[stack.count - 1]) }
+            try expectValue()
+            return nil
+        default:
+            return try scalar(mark)
+        }
+    }
+
+    /// Adds a value to the innermost container, then reads past the `,` that continues it or
+    /// the bracket that closes it; a closed container comes back as a node.
+    private mutating func add(_ node: Node, to stack: inout [Open]) throws(YAMLError) -> Node? {
+        let top = stack.count - 1
+        let isObject = stack[top].isObject
+        if isObject {
+            pairs.append(Node.Pair(key: stack[top].key.take()!, value: node))
+        } else {
+            items.append(node)
+        }
+        skipWhitespace()
+        let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ",") || bytes[index] == close else {
+            let what = isObject ? "object member" : "array element"
+            throw error(.syntax, "expected ',' or '\(Character(Unicode.Scalar(close)))' after \(what), found \(found())")
+        }
+        index += 1
+        if bytes[index - 1] == close { return finish(stack.removeLast()) }
+        skipWhitespace()
+        if isObject { try key(into: &stack[top]) }
+        try expectValue()
+        return nil
     }
 
     /// The node of a container that just closed, taking its slice of `items` or `pairs`.
