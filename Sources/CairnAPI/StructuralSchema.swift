@@ -291,6 +291,7 @@ private final class ValidationRun {
             report(.tooMany, node, at: path, "Too many: \(items.count): must have at most \(max) items")
         }
         if schema.uniqueItems == true || schema.listType == "set" { checkUnique(items, at: path) }
+        if schema.listType == "map", let keys = schema.listMapKeys { checkUnique(items, by: keys, at: path) }
         guard let itemSchema = schema.items else { return }
         for (index, item) in items.enumerated() {
             validate(item, against: itemSchema, at: path.appending(index: index), reportsUnknown: reportsUnknown)
@@ -300,6 +301,18 @@ private final class ValidationRun {
     private func checkUnique(_ items: [Node], at path: FieldPath) {
         for (index, item) in items.enumerated() where items[..<index].contains(item) {
             report(.duplicate, item, at: path.appending(index: index), "Duplicate value: \(Self.shown(item))")
+        }
+    }
+
+    /// Map lists (`x-kubernetes-list-type: map`) may not repeat a key tuple.
+    private func checkUnique(_ items: [Node], by keys: [String], at path: FieldPath) {
+        var seen: Set<[String]> = []
+        for (index, item) in items.enumerated() where item.mapping != nil {
+            let tuple = keys.map { item[$0].map(Self.shown) ?? "null" }
+            if !seen.insert(tuple).inserted {
+                let shown = zip(keys, tuple).map { "\"\($0)\":\($1)" }.joined(separator: ", ")
+                report(.duplicate, item, at: path.appending(index: index), "Duplicate value: map[string]interface {}{\(shown)}")
+            }
         }
     }
 
