@@ -67,6 +67,8 @@ public struct SchemaProblem: Hashable, Sendable, CustomStringConvertible {
 public struct StructuralSchema: Sendable {
     /// The schema as written.
     public let root: JSONSchemaProps
+    /// Every `pattern`, compiled once when the schema is loaded.
+    private let patterns: [String: CompiledPattern]
 
     /// Reads and checks an `openAPIV3Schema` node; throws a `NodeDecodingError` naming the schema
     /// path of a misspelt keyword, a missing type or a pattern that does not compile.
@@ -76,16 +78,17 @@ public struct StructuralSchema: Sendable {
 
     /// Checks an already decoded schema.
     public init(_ root: JSONSchemaProps, file: String? = nil) throws {
-        var problems: [NodeDecodingError.Problem] = []
-        SchemaChecker.check(root, at: FieldPath(), into: &problems)
-        if !problems.isEmpty { throw NodeDecodingError(.invalidValue, problems: problems, file: file) }
+        var checker = SchemaChecker()
+        checker.check(root, at: FieldPath())
+        if !checker.problems.isEmpty { throw NodeDecodingError(.invalidValue, problems: checker.problems, file: file) }
         self.root = root
+        patterns = checker.patterns
     }
 
     /// Every problem in `object`, in document order. With `asResource` (the default), the root's
     /// `apiVersion`, `kind` and `metadata` are accepted as the API server accepts them.
     public func validate(_ object: Node, asResource: Bool = true) -> [SchemaProblem] {
-        let run = ValidationRun(asResource: asResource)
+        let run = ValidationRun(asResource: asResource, patterns: patterns)
         run.validate(object, against: root, at: FieldPath(), reportsUnknown: true)
         return run.problems
     }
@@ -114,39 +117,71 @@ extension Node {
     fileprivate var doubleValue: Double? { if case .double(let d) = value { d } else { nil } }
 }
 
-/// Structural checks on the schema itself, so a broken CRD fails when it is loaded.
-private enum SchemaChecker {
-    static let types: Set<String> = ["object", "array", "string", "integer", "number", "boolean"]
+/// A compiled `pattern`.
+///
+/// `Regex` is not `Sendable` because its `Output` may hold non-Sendable captures; this one's
+/// output is never read, only whether it matches. Its state is an immutable compiled program
+/// (`Regex.Program` is itself `@unchecked Sendable` in _StringProcessing and lowers its matcher
+/// once, with an atomic compare-and-swap), so one instance may match from many threads.
+private final class CompiledPattern: @unchecked Sendable {
+    private let regex: Regex<AnyRegexOutput>
 
-    static func check(_ schema: JSONSchemaProps, at path: FieldPath, into problems: inout [NodeDecodingError.Problem]) {
-        func report(_ key: String, _ message: String) {
-            problems.append(.init(path: "\(path.appending(key))", mark: nil, message: message))
-        }
-        if let type = schema.type, !types.contains(type) {
-            report("type", "unsupported type \"\(type)\"; supported types: \(types.sorted().map { "\"\($0)\"" }.joined(separator: ", "))")
+    init(_ pattern: String) throws { regex = try Regex(pattern) }
+
+    /// Whether the pattern matches anywhere in `text`, as OpenAPI's unanchored patterns do.
+    func matches(_ text: String) -> Bool { text.firstMatch(of: regex) != nil }
+}
+
+/// Structural checks on the schema itself, so a broken CRD fails when it is loaded.
+private struct SchemaChecker {
+    static let types: Set<String> = ["object", "array", "string", "integer", "number", "boolean"]
+    var problems: [NodeDecodingError.Problem] = []
+    var patterns: [String: CompiledPattern] = [:]
+
+    mutating func check(_ schema: JSONSchemaProps, at path: FieldPath) {
+        if let type = schema.type, !Self.types.contains(type) {
+            let supported = Self.types.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            report(path, "type", "unsupported type \"\(type)\"; supported types: \(supported)")
         }
         if schema.type == nil, schema.intOrString != true, schema.preserveUnknownFields != true, !path.isRoot {
-            report("type", "a structural schema needs a type here (or x-kubernetes-int-or-string / x-kubernetes-preserve-unknown-fields)")
+            report(path, "type", "a structural schema needs a type here (or x-kubernetes-int-or-string / x-kubernetes-preserve-unknown-fields)")
         }
-        if let pattern = schema.pattern {
-            do { _ = try Regex(pattern) } catch { report("pattern", "pattern does not compile: \(error)") }
+        if let pattern = schema.pattern, patterns[pattern] == nil {
+            do { patterns[pattern] = try CompiledPattern(pattern) } catch { report(path, "pattern", "pattern does not compile: \(error)") }
         }
-        for (name, child) in schema.properties ?? [:] { check(child, at: path.appending("properties").appending(name), into: &problems) }
-        if let items = schema.items { check(items, at: path.appending("items"), into: &problems) }
-        if case .schema(let additional) = schema.additionalProperties {
-            check(additional, at: path.appending("additionalProperties"), into: &problems)
+        for (name, child) in schema.properties ?? [:] { check(child, at: path.appending("properties").appending(name)) }
+        if let items = schema.items { check(items, at: path.appending("items")) }
+        if case .schema(let additional) = schema.additionalProperties { check(additional, at: path.appending("additionalProperties")) }
+        for (keyword, list) in [("allOf", schema.allOf), ("anyOf", schema.anyOf), ("oneOf", schema.oneOf)] {
+            for (index, sub) in (list ?? []).enumerated() { checkCombined(sub, at: path.appending(keyword).appending(index: index)) }
         }
+        if let not = schema.not { checkCombined(not, at: path.appending("not")) }
+    }
+
+    /// Schemas under allOf/anyOf/oneOf/not may leave out types; their patterns still compile.
+    private mutating func checkCombined(_ schema: JSONSchemaProps, at path: FieldPath) {
+        if let pattern = schema.pattern, patterns[pattern] == nil {
+            do { patterns[pattern] = try CompiledPattern(pattern) } catch { report(path, "pattern", "pattern does not compile: \(error)") }
+        }
+        for (name, child) in schema.properties ?? [:] { checkCombined(child, at: path.appending("properties").appending(name)) }
+        if let items = schema.items { checkCombined(items, at: path.appending("items")) }
+    }
+
+    private mutating func report(_ path: FieldPath, _ key: String, _ message: String) {
+        problems.append(.init(path: "\(path.appending(key))", mark: nil, message: message))
     }
 }
 
 /// The state of one `validate` call. Not Sendable: one call, one thread.
 private final class ValidationRun {
     let asResource: Bool
+    let patterns: [String: CompiledPattern]
     var problems: [SchemaProblem] = []
-    /// Compiled patterns; `Regex` is not Sendable, so the schema keeps only the text.
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
 
-    init(asResource: Bool) { self.asResource = asResource }
+    init(asResource: Bool, patterns: [String: CompiledPattern]) {
+        self.asResource = asResource
+        self.patterns = patterns
+    }
 
     func report(_ kind: SchemaProblem.Kind, _ node: Node, at path: FieldPath, _ message: String) {
         problems.append(SchemaProblem(kind, path: "\(path)", mark: node.mark, message: message))
@@ -240,20 +275,12 @@ private final class ValidationRun {
         if let min = schema.minLength, length < min {
             report(.invalid, node, at: path, "Invalid value: \(Self.shown(node)): \(path) in body should be at least \(min) chars long")
         }
-        if let pattern = schema.pattern, !matches(s, pattern) {
+        if let pattern = schema.pattern, patterns[pattern]?.matches(s) == false {
             report(.invalid, node, at: path, "Invalid value: \(Self.shown(node)): \(path) in body should match '\(pattern)'")
         }
         if schema.format == "date-time", !DateTimeFormat.isValid(s) {
             report(.invalid, node, at: path, "Invalid value: \(Self.shown(node)): \(path) in body must be of type date-time: \(Self.shown(node))")
         }
-    }
-
-    private func matches(_ s: String, _ pattern: String) -> Bool {
-        if regexes[pattern] == nil {
-            // SchemaChecker compiled every pattern when the schema was loaded.
-            regexes[pattern] = try! Regex(pattern)
-        }
-        return s.firstMatch(of: regexes[pattern]!) != nil
     }
 
     private func checkNumber(_ value: Double, _ node: Node, _ schema: JSONSchemaProps, at path: FieldPath) {
@@ -382,8 +409,7 @@ private final class ValidationRun {
     }
 
     private func passes(_ node: Node, _ schema: JSONSchemaProps, at path: FieldPath) -> Bool {
-        let trial = ValidationRun(asResource: false)
-        trial.regexes = regexes
+        let trial = ValidationRun(asResource: false, patterns: patterns)
         trial.validate(node, against: schema, at: path, reportsUnknown: false)
         return trial.problems.isEmpty
     }
