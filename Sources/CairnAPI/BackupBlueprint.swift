@@ -84,7 +84,7 @@ public struct VariableSpec: Codable, Sendable, Equatable {
 }
 
 /// What deleting a blueprint does to the configurations it generated.
-public enum DeletionPolicy: String, Codable, Sendable, CaseIterable {
+public enum DeletionPolicy: String, Codable, Sendable, CaseIterable, StringEnumeration {
     /// Delete them. Snapshots and repository data are kept.
     case delete = "Delete"
     /// Keep them, detached (`cairn.dev/managed: "false"`).

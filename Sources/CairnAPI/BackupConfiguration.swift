@@ -85,7 +85,7 @@ public struct SessionSpec: Codable, Sendable, Equatable {
 }
 
 /// How a session takes its backup.
-public enum BackupMethod: String, Codable, Sendable, CaseIterable {
+public enum BackupMethod: String, Codable, Sendable, CaseIterable, StringEnumeration {
     /// A restic Job that mounts the volumes.
     case restic
     /// A CSI VolumeSnapshot.
@@ -118,7 +118,7 @@ public struct Retention: Codable, Sendable, Equatable {
 }
 
 /// Whether runs of one configuration may overlap.
-public enum ConcurrencyPolicy: String, Codable, Sendable, CaseIterable {
+public enum ConcurrencyPolicy: String, Codable, Sendable, CaseIterable, StringEnumeration {
     case forbid = "Forbid"
     case allow = "Allow"
     case replace = "Replace"
@@ -181,13 +181,13 @@ public struct JobAction: Codable, Sendable, Equatable {
 }
 
 /// What a failing hook does to its backup.
-public enum OnError: String, Codable, Sendable, CaseIterable {
+public enum OnError: String, Codable, Sendable, CaseIterable, StringEnumeration {
     case fail = "Fail"
     case `continue` = "Continue"
 }
 
 /// When a hook runs.
-public enum HookWhen: String, Codable, Sendable, CaseIterable {
+public enum HookWhen: String, Codable, Sendable, CaseIterable, StringEnumeration {
     case always = "Always"
     case onSuccess = "OnSuccess"
     case onFailure = "OnFailure"

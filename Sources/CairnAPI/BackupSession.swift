@@ -1,3 +1,5 @@
+import YAML
+
 /// One run of one session of one configuration.
 public struct BackupSession: Codable, Sendable, Equatable {
     public var apiVersion: String = CairnGroup.apiVersion
@@ -35,13 +37,13 @@ public struct BackupSessionSpec: Codable, Sendable, Equatable {
 }
 
 /// What started a BackupSession.
-public enum Trigger: String, Codable, Sendable, CaseIterable {
+public enum Trigger: String, Codable, Sendable, CaseIterable, StringEnumeration {
     case scheduled = "Scheduled"
     case manual = "Manual"
 }
 
 /// The lifecycle of a BackupSession: Pending → Queued → Running → Succeeded | Failed | Skipped.
-public enum SessionPhase: String, Codable, Sendable, CaseIterable {
+public enum SessionPhase: String, Codable, Sendable, CaseIterable, StringEnumeration {
     case pending = "Pending"
     case queued = "Queued"
     case running = "Running"

@@ -66,7 +66,7 @@ public struct OwnerReference: Codable, Sendable, Equatable {
 /// A status condition (`metav1.Condition`).
 public struct Condition: Codable, Sendable, Equatable {
     /// `True`, `False` or `Unknown`.
-    public enum Status: String, Codable, Sendable, CaseIterable {
+    public enum Status: String, Codable, Sendable, CaseIterable, StringEnumeration {
         case `true` = "True"
         case `false` = "False"
         case unknown = "Unknown"
@@ -98,7 +98,7 @@ public struct LabelSelector: Codable, Sendable, Equatable {
     /// One `matchExpressions` entry.
     public struct Requirement: Codable, Sendable, Equatable {
         /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
-        public enum Operator: String, Codable, Sendable, CaseIterable {
+        public enum Operator: String, Codable, Sendable, CaseIterable, StringEnumeration {
             case `in` = "In"
             case notIn = "NotIn"
             case exists = "Exists"
@@ -151,7 +151,7 @@ public struct UsagePolicy: Codable, Sendable, Equatable {
     /// The namespaces allowed.
     public struct AllowedNamespaces: Codable, Sendable, Equatable {
         /// `Same`, `All` or `Selector`.
-        public enum From: String, Codable, Sendable, CaseIterable {
+        public enum From: String, Codable, Sendable, CaseIterable, StringEnumeration {
             case same = "Same"
             case all = "All"
             case selector = "Selector"

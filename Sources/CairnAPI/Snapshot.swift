@@ -1,3 +1,5 @@
+import YAML
+
 /// One restorable point for one volume.
 ///
 /// Retention is written on it as labels (`cairn.dev/daily=2026-11-21`, ...), so `kubectl get
