@@ -587,15 +587,9 @@ private struct JSONWriter {
     var output: [UInt8] = []
     private var indent = 0
     /// Where the writer is, for error messages: one step per open container.
-    private var path: [Step] = []
+    private var path = FieldPath()
 
     init(pretty: Bool) { self.pretty = pretty }
-
-    /// One step from the root, for the paths in error messages.
-    enum Step {
-        case key(String)
-        case index(Int)
-    }
 
     /// A non-empty array or object being written.
     private struct Open {
@@ -619,7 +613,7 @@ private struct JSONWriter {
                 let i = stack[top].next
                 if i == stack[top].count {
                     let open = stack.removeLast()
-                    path.removeLast()
+                    path.components.removeLast()
                     indent -= 1
                     newLine()
                     output.append(open.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
@@ -628,7 +622,7 @@ private struct JSONWriter {
                 stack[top].next += 1
                 if i > 0 {
                     output.append(UInt8(ascii: ","))
-                    path.removeLast()
+                    path.components.removeLast()
                 }
                 newLine()
                 if stack[top].isObject {
@@ -636,10 +630,10 @@ private struct JSONWriter {
                     string(key)
                     output.append(UInt8(ascii: ":"))
                     if pretty { output.append(UInt8(ascii: " ")) }
-                    path.append(.key(key))
+                    path.components.append(.key(key))
                     node = stack[top].pairs[i].value
                 } else {
-                    path.append(.index(i))
+                    path.components.append(.index(i))
                     node = stack[top].items[i]
                 }
                 break
@@ -680,7 +674,7 @@ private struct JSONWriter {
 
     /// The keys of a mapping that has non-string ones, as JSON text: scalars as their text, as
     /// sigs.k8s.io/yaml writes them.
-    private static func convertedKeys(_ pairs: [Node.Pair], path: [Step]) throws(YAMLError) -> [String] {
+    private static func convertedKeys(_ pairs: [Node.Pair], path: FieldPath) throws(YAMLError) -> [String] {
         var keys: [String] = []
         keys.reserveCapacity(pairs.count)
         for pair in pairs {
@@ -785,22 +779,8 @@ private struct JSONWriter {
         }
     }
 
-    /// `spec.x[2]`, `metadata["a.b"]`; the root is `the document root`.
-    static func describe(_ path: [Step]) -> String {
-        guard !path.isEmpty else { return "the document root" }
-        var text = ""
-        for step in path {
-            switch step {
-            case .index(let i): text += "[\(i)]"
-            case .key(let k):
-                let plain = !k.isEmpty && k.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
-                if plain {
-                    text += text.isEmpty ? k : ".\(k)"
-                } else {
-                    text += "[\"\(k)\"]"
-                }
-            }
-        }
-        return text
+    /// `spec.x[2]`, as Kubernetes prints field paths, or `the document root`.
+    private static func describe(_ path: FieldPath) -> String {
+        path.isRoot ? "the document root" : path.description
     }
 }

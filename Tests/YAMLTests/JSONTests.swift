@@ -247,7 +247,7 @@ import YAML
 
     static let unrepresentable: [(Node, String)] = [
         (.mapping(["spec": .mapping(["x": [1, 2, .double(.nan)]])]), "NaN at spec.x[2] has no JSON form"),
-        (.mapping(["a.b": [.double(.infinity)]]), "Infinity at [\"a.b\"][0] has no JSON form"),
+        (.mapping(["a.b": [.double(.infinity)]]), "Infinity at [a.b][0] has no JSON form"),
         (.double(-.infinity), "-Infinity at the document root has no JSON form"),
         (.mapping([Node.Pair(key: [1], value: 1)]), "a sequence key at the document root has no JSON form"),
         (.mapping(["m": .mapping([Node.Pair(key: 1, value: "a"), Node.Pair(key: "1", value: "b")])]),
