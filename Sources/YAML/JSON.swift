@@ -293,8 +293,12 @@ private struct JSONReader {
         }
         // ASCII text of up to 15 bytes is a small string, so the usual number costs no allocation.
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let double = Double(text) else {
-            preconditionFailure("Double rejected JSON number text \(text)")
+        // Swift parses every text of JSON's number grammar; nil would be a bug in the scan above.
+        guard let double = Double(text) else { preconditionFailure("Double rejected JSON number \(text)") }
+        guard double.isFinite else {
+            // As Go's encoding/json, which the API server uses, rejects it; a silent infinity
+            // could not be written back as JSON.
+            throw error(.syntax, "the number \(text) is too large for a 64-bit float", at: start)
         }
         return .double(double)
     }
