@@ -132,6 +132,9 @@ public struct LocalBackend: Codable, Sendable, Equatable {
 public struct BackupStorageStatus: Codable, Sendable, Equatable {
     /// `Ready` or `NotReady`.
     public var phase: String?
+    /// The backend as a restic repository string (`s3:https://s3.amazonaws.com/bucket/prefix`),
+    /// for the Backend column of `kubectl get backupstorages`.
+    public var repository: String?
     public var observedGeneration: Int?
     public var conditions: [Condition]?
 

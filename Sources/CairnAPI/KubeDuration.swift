@@ -27,6 +27,7 @@ public struct KubeDuration: Hashable, Comparable, Sendable, CustomStringConverti
     /// Go's form: `1h30m0s`, `300ms`, `0s`.
     public var description: String { GoDurationFormatter.format(nanoseconds) }
 
+    /// Shorter first.
     public static func < (lhs: KubeDuration, rhs: KubeDuration) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 }
 

@@ -4,6 +4,9 @@
 
 extension Node: Codable {
     /// Decodes any JSON-compatible value.
+    ///
+    /// A generic `Decoder` cannot say what type a value has, so the `try?`s below probe for it;
+    /// they drop no error a user needs, and a value that fits nothing fails in the last step.
     public init(from decoder: any Decoder) throws {
         if let container = try? decoder.singleValueContainer() {
             if container.decodeNil() { self = .null; return }
@@ -60,7 +63,9 @@ public struct AnyCodingKey: CodingKey, Hashable, Sendable {
 
     /// Creates a key from a string.
     public init(_ string: String) { stringValue = string }
+    /// Creates a key from a string; never fails.
     public init?(stringValue: String) { self.stringValue = stringValue }
+    /// Creates a key for a sequence index; never fails.
     public init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
