@@ -1,7 +1,10 @@
 /// Reading and writing JSON text (RFC 8259) as `Node` trees.
 public enum JSON {
     /// How deeply arrays and objects may nest before reading stops with `.depthLimit`.
-    public static let maxDepth = 10_000
+    ///
+    /// The same as YAML's default: equality, decoding and template substitution walk trees
+    /// recursively, and real Kubernetes objects nest a few dozen levels at most.
+    public static let maxDepth = YAML.Limits().depth
 
     /// Reads one JSON value from UTF-8 bytes, with a mark on every node; `file` names the source
     /// in errors.
