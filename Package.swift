@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
         .testTarget(name: "BlueprintTests", dependencies: ["Blueprint", "CairnAPI", "YAML"]),
-        .testTarget(name: "CLITests", dependencies: ["YAML"]),
+        .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )
