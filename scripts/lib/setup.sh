@@ -1,0 +1,39 @@
+# Sourced by scripts/test and scripts/demo: puts Swift on PATH and installs the system packages
+# Cairn needs with apt-get, so a fresh Debian 12 machine needs nothing done by hand.
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+command -v swift >/dev/null 2>&1 || {
+    echo "error: swift not found; install Swift 6.1 or later (expected at /opt/swift)" >&2
+    exit 1
+}
+
+cairn_missing_packages() {
+    local missing=()
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    pkg-config --exists yaml-0.1 2>/dev/null || missing+=(libyaml-dev)
+    pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev)
+    command -v restic >/dev/null 2>&1 || missing+=(restic)
+    # Some images ship kubectl from another package; kubernetes-client would clash with it.
+    command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+    echo "${missing[@]}"
+}
+
+cairn_install_packages() {
+    local missing
+    missing=$(cairn_missing_packages)
+    [ -z "$missing" ] && return 0
+    echo "==> installing system packages: $missing"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    missing=$(cairn_missing_packages)
+    if [ -n "$missing" ]; then
+        echo "error: still missing after apt-get install: $missing" >&2
+        exit 1
+    fi
+}
