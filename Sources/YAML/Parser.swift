@@ -192,8 +192,7 @@ private struct TreeBuilder {
         let top = stack.count - 1
         if !stack[top].isMapping {
             stack[top].items.append(node)
-        } else if let key = stack[top].pendingKey {
-            stack[top].pendingKey = nil
+        } else if let key = stack[top].pendingKey.take() {
             try addPair(key: key, value: node, to: top)
         } else {
             stack[top].pendingKey = node
@@ -218,7 +217,7 @@ private struct TreeBuilder {
     private mutating func findKey(_ key: Node, in top: Int) -> Mark? {
         let pairs = stack[top].pairs
         if pairs.count < 16 {
-            return pairs.first(where: { $0.key == key }).map { $0.key.mark ?? stack[top].mark }
+            return indexOfKey(key, in: pairs).map { pairs[$0].key.mark ?? stack[top].mark }
         }
         if stack[top].keyIndex == nil {
             var index: [KeyIdentity: Mark] = [:]
@@ -229,6 +228,16 @@ private struct TreeBuilder {
         if let mark = stack[top].keyIndex?[id] { return mark }
         let keyMark = key.mark ?? stack[top].mark
         stack[top].keyIndex?[id] = keyMark
+        return nil
+    }
+
+    /// A linear scan for an equal key. String keys, nearly all of them, compare as strings directly:
+    /// the same answer as `==` on nodes, without copying each node's value to compare it.
+    private func indexOfKey(_ key: Node, in pairs: [Node.Pair]) -> Int? {
+        guard case .string(let text) = key.value else { return pairs.firstIndex { $0.key == key } }
+        for index in pairs.indices {
+            if case .string(let other) = pairs[index].key.value, other == text { return index }
+        }
         return nil
     }
 

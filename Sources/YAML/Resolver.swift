@@ -42,21 +42,50 @@ extension YAML {
         return table
     }()
 
+    /// `keywords` with each word packed by `packKeyword`, sorted by that number.
+    ///
+    /// Every mapping key and most values of a manifest pass through `resolveKeyword`; a binary search
+    /// over integers costs neither the String nor the hashing that a dictionary lookup would.
+    private static let packedKeywords: [(word: UInt64, value: Node.Value)] = keywords
+        .map { word, value in
+            var word = word
+            return (word.withUTF8 { packKeyword($0) }, value)
+        }
+        .sorted { $0.word < $1.word }
+
+    /// Up to 6 bytes and their count in one integer: equal numbers mean equal byte strings.
+    private static func packKeyword(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var packed = UInt64(bytes.count) << 56
+        for (index, byte) in bytes.enumerated() { packed |= UInt64(byte) << (8 * index) }
+        return packed
+    }
+
     private static func resolveKeyword(_ bytes: UnsafeBufferPointer<UInt8>) -> Node.Value? {
         guard bytes.count <= 6 else { return nil }
-        return keywords[String(decoding: bytes, as: UTF8.self)]
+        let word = packKeyword(bytes)
+        var low = 0
+        var high = packedKeywords.count
+        while low < high {
+            let middle = (low + high) / 2
+            if packedKeywords[middle].word < word { low = middle + 1 } else { high = middle }
+        }
+        return low < packedKeywords.count && packedKeywords[low].word == word ? packedKeywords[low].value : nil
     }
 
     /// Integers first (Go's `strconv.ParseInt(s, 0, 64)` after dropping `_`), then YAML-style floats.
     private static func resolveNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Node.Value? {
+        guard bytes.contains(UInt8(ascii: "_")) else { return resolveDigits(bytes) }
         var digits: [UInt8] = []
         digits.reserveCapacity(bytes.count)
         for byte in bytes where byte != UInt8(ascii: "_") { digits.append(byte) }
-        return digits.withUnsafeBufferPointer { plain in
-            if let value = parseGoInteger(plain) { return .int(value) }
-            if let value = parseUnsignedOverflow(plain) { return .double(value) }
-            return resolveFloat(plain)
-        }
+        return digits.withUnsafeBufferPointer { resolveDigits($0) }
+    }
+
+    /// A number with its `_` separators already dropped.
+    private static func resolveDigits(_ plain: UnsafeBufferPointer<UInt8>) -> Node.Value? {
+        if let value = parseGoInteger(plain) { return .int(value) }
+        if let value = parseUnsignedOverflow(plain) { return .double(value) }
+        return resolveFloat(plain)
     }
 
     /// Go's base-0 integer syntax: optional sign, then `0x`, `0o`, `0b`, a leading-`0` octal, or decimal.

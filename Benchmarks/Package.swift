@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that Yams, which is allowed here only, never becomes a
+// dependency of Cairn itself. Yams vendors its own copy of libyaml's C code, so no executable here
+// links both Yams and the system libyaml: duplicate C symbols would silently make one call the
+// other's copy and the "raw libyaml" ceiling would no longer be the library Cairn uses.
+let package = Package(
+    name: "cairn-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        /// Timing, peak RSS and the one-line result format shared by every benchmark executable.
+        .target(name: "BenchSupport"),
+        /// Writes the deterministic ~50 MB Kubernetes manifest stream the YAML benchmarks read.
+        .executableTarget(name: "yaml-bench-gen", dependencies: ["BenchSupport"]),
+        /// Cairn's `YAML.parseStream` and the raw event loop of the same system libyaml it wraps.
+        .executableTarget(
+            name: "yaml-parse-bench",
+            dependencies: ["BenchSupport", .product(name: "YAML", package: rootPackageIdentity)]),
+        /// Yams' `compose_all` and `load_all` over its vendored libyaml.
+        .executableTarget(
+            name: "yaml-parse-yams-bench",
+            dependencies: ["BenchSupport", .product(name: "Yams", package: "Yams")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+/// SwiftPM names a path dependency after its folder, and a clone or worktree may be called anything.
+var rootPackageIdentity: String {
+    let manifest = #filePath.split(separator: "/", omittingEmptySubsequences: true)
+    return manifest.dropLast(2).last.map { String($0).lowercased() } ?? "cairn"
+}
