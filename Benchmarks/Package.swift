@@ -21,6 +21,15 @@ let package = Package(
         .executableTarget(
             name: "yaml-parse-bench",
             dependencies: ["BenchSupport", .product(name: "YAML", package: rootPackageIdentity)]),
+        /// 10,000 annotated workloads rendered against 20 blueprints, phase by phase.
+        .executableTarget(
+            name: "render-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "YAML", package: rootPackageIdentity),
+                .product(name: "CairnAPI", package: rootPackageIdentity),
+                .product(name: "Blueprint", package: rootPackageIdentity),
+            ]),
         /// Yams' `compose_all` and `load_all` over its vendored libyaml.
         .executableTarget(
             name: "yaml-parse-yams-bench",
