@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "YAML", targets: ["YAML"]),
         .library(name: "CairnAPI", targets: ["CairnAPI"]),
         .library(name: "Blueprint", targets: ["Blueprint"]),
+        .library(name: "Kube", targets: ["Kube"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,7 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Kube", dependencies: ["YAML"]),
         .executableTarget(
             name: "cairn",
             dependencies: [
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
         .testTarget(name: "BlueprintTests", dependencies: ["Blueprint", "CairnAPI", "YAML"]),
+        .testTarget(name: "KubeTests", dependencies: ["Kube", "YAML"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
