@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Everything needed to talk to one API server, resolved from a kubeconfig context or from the
 /// pod's service account.
@@ -64,9 +65,7 @@ enum CredentialSource: Sendable {
 
 /// A token file that is re-read whenever it changes, so rotated service-account tokens are used.
 ///
-/// `@unchecked Sendable`: the only mutable state, `cache`, is read and written solely while `lock`
-/// is held.
-final class TokenFile: @unchecked Sendable {
+final class TokenFile: Sendable {
     private struct Version: Equatable {
         var modified: Date?
         var inode: UInt64?
@@ -76,8 +75,7 @@ final class TokenFile: @unchecked Sendable {
     let path: String
     /// The kubeconfig and field that named the file, for messages.
     let referencedBy: String
-    private let lock = NSLock()
-    private var cache: (version: Version, token: String)?
+    private let cache = Mutex<(version: Version, token: String)?>(nil)
 
     init(path: String, referencedBy: String) {
         self.path = path
@@ -86,13 +84,13 @@ final class TokenFile: @unchecked Sendable {
 
     /// The file's token, trimmed; read again when its mtime, inode or size changed.
     func token() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let version = try currentVersion()
-        if let cache, cache.version == version { return cache.token }
-        let token = try read()
-        cache = (version, token)
-        return token
+        try cache.withLock { cache in
+            let version = try currentVersion()
+            if let cache, cache.version == version { return cache.token }
+            let token = try read()
+            cache = (version, token)
+            return token
+        }
     }
 
     private func currentVersion() throws -> Version {

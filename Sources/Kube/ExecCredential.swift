@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import YAML
 
 /// How exec credential plugins are run: the environment they inherit and the clock that decides
@@ -30,15 +31,12 @@ public struct ExecCredential: Sendable, Hashable {
 }
 
 /// One user's exec plugin with its cached credential.
-///
-/// `@unchecked Sendable`: the only mutable state, `cached`, is read and written solely while
-/// `lock` is held.
-final class ExecCredentialPlugin: @unchecked Sendable {
+final class ExecCredentialPlugin: Sendable {
     let config: ExecConfig
     let cluster: Cluster
     let runner: ExecCredentialRunner
-    private let lock = NSLock()
-    private var cached: ExecCredential?
+    /// Held while the plugin runs, so concurrent callers wait for one run instead of starting several.
+    private let cached = Mutex<ExecCredential?>(nil)
 
     init(config: ExecConfig, cluster: Cluster, runner: ExecCredentialRunner) {
         self.config = config
@@ -48,12 +46,12 @@ final class ExecCredentialPlugin: @unchecked Sendable {
 
     /// The cached credential, or a fresh one when there is none or it has expired.
     func credential() throws -> ExecCredential {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached, cached.expiration.map({ $0 > runner.now() }) ?? true { return cached }
-        let fresh = try run()
-        cached = fresh
-        return fresh
+        try cached.withLock { cached in
+            if let cached, cached.expiration.map({ $0 > runner.now() }) ?? true { return cached }
+            let fresh = try run()
+            cached = fresh
+            return fresh
+        }
     }
 
     private func run() throws -> ExecCredential {
