@@ -28,6 +28,7 @@ let package = Package(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Kube", dependencies: ["YAML"]),
+        .target(name: "Sandbox", dependencies: ["YAML", "CairnAPI"]),
         .executableTarget(
             name: "cairn",
             dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
         .testTarget(name: "BlueprintTests", dependencies: ["Blueprint", "CairnAPI", "YAML"]),
         .testTarget(name: "KubeTests", dependencies: ["Kube", "YAML"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "YAML", "CairnAPI"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
