@@ -51,8 +51,8 @@ extension ObjectStore {
 
     /// Removes an object for good; removing a CRD stops serving its resource and removes its objects.
     @discardableResult
-    func remove(_ key: ObjectKey) -> Node {
-        guard let object = objects[key] else { return .null }
+    func remove(_ key: ObjectKey, lastState: Node? = nil) -> Node {
+        guard let object = lastState ?? objects[key] else { return .null }
         let removed = commit(.deleted, key, object)
         if key.resource == ResourceID.customResourceDefinitions.groupResource { retire(crd: object) }
         return removed

@@ -152,9 +152,10 @@ extension ObjectStore {
     @discardableResult
     func write(_ new: Node, replacing old: Node, at key: ObjectKey, _ type: ResourceType) -> Node {
         guard new != old else { return old }
-        let stored = commit(.modified, key, new)
-        if stored.isDeleting, stored.finalizers.isEmpty { return remove(key) }
-        return stored
+        // As kube-apiserver does, an update that empties the finalizers of a deleting object
+        // becomes the deletion itself: watchers see one DELETED event.
+        if new.isDeleting, new.finalizers.isEmpty { return remove(key, lastState: new) }
+        return commit(.modified, key, new)
     }
 
     // MARK: - Patch

@@ -110,7 +110,11 @@ public actor ObjectStore {
         var stamped = object
         stamped[meta: "resourceVersion"] = .string(String(revision))
         let previous = objects[key]
-        objects[key] = type == .deleted ? nil : stamped
+        if type == .deleted {
+            objects.removeValue(forKey: key)  // not `= nil`: Node is ExpressibleByNilLiteral
+        } else {
+            objects[key] = stamped
+        }
         let event = StoredEvent(revision: revision, type: type, key: key, object: stamped, previous: previous)
         history.append(event, limit: configuration.historyLimit)
         dispatch(event)
