@@ -17,6 +17,7 @@ extension ObjectStore {
         guard objects[key] == nil else { throw .alreadyExists(type.groupResource, object.name) }
         if type.groupResource == ResourceID.customResourceDefinitions.groupResource { object = try establish(object) }
         let stored = commit(.added, key, object)
+        collectGarbage()
         return present(stored, as: resource)
     }
 
