@@ -16,6 +16,7 @@ public struct NodeDecoder {
     /// Decodes a value of `type` from `node`, or throws a `NodeDecodingError`.
     public func decode<T: Decodable>(_ type: T.Type, from node: Node) throws -> T {
         let state = DecodingState()
+        defer { state.finish() }
         do {
             let value = try state.decode(T.self, from: node, at: .root)
             let unknown = state.unknownFields()
@@ -39,6 +40,9 @@ final class DecodingState {
         frame.isTracked = true
         frames.append(frame)
     }
+
+    /// Lets go of the frames, which hold this state: the cycle ends with the call.
+    func finish() { frames.removeAll() }
 
     /// Keys no container of their mapping asked for, in document order when positions are known.
     func unknownFields() -> [NodeDecodingError.Problem] {
@@ -79,11 +83,22 @@ final class DecodingState {
 
     /// Decodes one value, checking scalars and enumerations here rather than in `init(from:)`.
     func decode<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
-        if T.self == Node.self { return node as! T }
-        if let scalar = try Self.scalar(T.self, from: node, at: location) { return scalar }
-        if let enumeration = T.self as? any StringEnumeration.Type {
+        switch Reading(T.self) {
+        case .node: return node as! T
+        case .string: return try Self.string(node, at: location) as! T
+        case .int: return try Self.int(node, at: location) as! T
+        case .bool: return try Self.bool(node, at: location) as! T
+        case .double: return try Self.number(node, at: location) as! T
+        case .float: return Float(try Self.number(node, at: location)) as! T
+        case .integer(let integer): return try Self.integer(integer, node, at: location) as! T
+        case .enumeration(let enumeration):
             try Self.check(node, isOneOf: enumeration.allRawValues, at: location)
+            return try decodeComposite(T.self, from: node, at: location)
+        case .composite: return try decodeComposite(T.self, from: node, at: location)
         }
+    }
+
+    private func decodeComposite<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
         do {
             return try T(from: NodeDecoding(frame: Frame(node: node, at: location, state: self)))
         } catch let error as NodeDecodingError {
@@ -109,54 +124,61 @@ final class DecodingState {
 
 // MARK: - Scalars
 
-extension DecodingState {
-    /// The scalar, when `T` is a scalar type; `nil` when it is not.
-    ///
-    /// Exact type comparisons come first: they are cheap, and they cover nearly every field.
-    fileprivate static func scalar<T>(_ type: T.Type, from node: Node, at location: Location) throws -> T? {
-        if T.self == String.self { return try string(node, at: location) as? T }
-        if T.self == Int.self { return try int(node, at: location) as? T }
-        if T.self == Bool.self { return try bool(node, at: location) as? T }
-        if T.self == Double.self { return try number(node, at: location) as? T }
-        if T.self == Float.self { return Float(try number(node, at: location)) as? T }
-        if let integer = T.self as? any FixedWidthInteger.Type { return try self.integer(integer, node, at: location) as? T }
-        return nil
-    }
+/// How `decode` reads a type, found by cheap type comparisons before any conformance lookup.
+private enum Reading {
+    case node, string, int, bool, double, float
+    case integer(any FixedWidthInteger.Type)
+    case enumeration(any StringEnumeration.Type)
+    case composite
 
+    init<T>(_ type: T.Type) {
+        if T.self == Node.self { self = .node }
+        else if T.self == String.self { self = .string }
+        else if T.self == Int.self { self = .int }
+        else if T.self == Bool.self { self = .bool }
+        else if T.self == Double.self { self = .double }
+        else if T.self == Float.self { self = .float }
+        else if let integer = T.self as? any FixedWidthInteger.Type { self = .integer(integer) }
+        else if let enumeration = T.self as? any StringEnumeration.Type { self = .enumeration(enumeration) }
+        else { self = .composite }
+    }
+}
+
+extension DecodingState {
     /// The string; no coercion from other scalars.
-    static func string(_ node: Node, at location: Location) throws -> String {
-        guard case .string(let s) = node.value else { throw NodeDecodingError.mismatch(node, expected: "string", at: location) }
+    static func string(_ node: Node, at location: @autoclosure () -> Location) throws -> String {
+        guard case .string(let s) = node.value else { throw NodeDecodingError.mismatch(node, expected: "string", at: location()) }
         return s
     }
 
     /// The boolean; no coercion from other scalars.
-    static func bool(_ node: Node, at location: Location) throws -> Bool {
-        guard case .bool(let b) = node.value else { throw NodeDecodingError.mismatch(node, expected: "boolean", at: location) }
+    static func bool(_ node: Node, at location: @autoclosure () -> Location) throws -> Bool {
+        guard case .bool(let b) = node.value else { throw NodeDecodingError.mismatch(node, expected: "boolean", at: location()) }
         return b
     }
 
     /// The integer; integral numbers (`7.0`) are accepted.
-    static func int(_ node: Node, at location: Location) throws -> Int {
+    static func int(_ node: Node, at location: @autoclosure () -> Location) throws -> Int {
         if case .int(let i) = node.value { return i }
-        return try integer(Int.self, node, at: location)
+        return try integer(Int.self, node, at: location())
     }
 
-    private static func number(_ node: Node, at location: Location) throws -> Double {
+    private static func number(_ node: Node, at location: @autoclosure () -> Location) throws -> Double {
         switch node.value {
         case .int(let i): return Double(i)
         case .double(let d): return d
-        default: throw NodeDecodingError.mismatch(node, expected: "number", at: location)
+        default: throw NodeDecodingError.mismatch(node, expected: "number", at: location())
         }
     }
 
-    private static func integer<I: FixedWidthInteger>(_ type: I.Type, _ node: Node, at location: Location) throws -> I {
+    private static func integer<I: FixedWidthInteger>(_ type: I.Type, _ node: Node, at location: @autoclosure () -> Location) throws -> I {
         let result: I?
         switch node.value {
         case .int(let i): result = I(exactly: i)
         case .double(let d) where d.rounded() == d: result = I(exactly: d)
-        default: throw NodeDecodingError.mismatch(node, expected: "integer", at: location)
+        default: throw NodeDecodingError.mismatch(node, expected: "integer", at: location())
         }
-        guard let result else { throw NodeDecodingError.invalid(node, at: location, "\(node.scalarText) is out of range for \(I.self)") }
+        guard let result else { throw NodeDecodingError.invalid(node, at: location(), "\(node.scalarText) is out of range for \(I.self)") }
         return result
     }
 }
