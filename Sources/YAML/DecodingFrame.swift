@@ -14,7 +14,7 @@ enum PathStep {
 
 /// Where a value sits: its parent's frame and the step from there.
 struct Location {
-    let parent: Frame?
+    let parent: DecodingFrame?
     let step: PathStep
 
     /// The document root.
@@ -57,11 +57,11 @@ struct Location {
 /// One value being decoded by a `Decoder`: its node, its place, and which keys were asked for.
 ///
 /// Not Sendable: one `decode` call, one thread.
-final class Frame {
+final class DecodingFrame {
     /// Mappings up to this size are searched linearly; larger ones get a key index.
     private static let linearSearchLimit = 16
 
-    let parent: Frame?
+    let parent: DecodingFrame?
     let step: PathStep
     let node: Node
     let state: DecodingState
@@ -70,7 +70,8 @@ final class Frame {
     /// Whether `state` already lists this frame for the unknown-field check.
     var isTracked = false
     private var usedBits: UInt64 = 0
-    private var usedBeyondBits: Set<Int> = []
+    /// Flags past the first 64 entries; nil, and free to release, for nearly every mapping.
+    private var usedBeyondBits: Set<Int>?
     private var keyIndex: [String: Int]?
 
     init(node: Node, at location: Location, state: DecodingState) {
@@ -104,25 +105,35 @@ final class Frame {
 
     /// Whether the entry at `position` was asked for.
     func isUsed(_ position: Int) -> Bool {
-        position < 64 ? usedBits & (1 << UInt64(position)) != 0 : usedBeyondBits.contains(position)
+        position < 64 ? usedBits & (1 << UInt64(position)) != 0 : usedBeyondBits?.contains(position) == true
     }
 
     /// Whether every entry was asked for.
     var allUsed: Bool {
         let small = min(pairs.count, 64)
         let mask: UInt64 = small == 64 ? .max : (1 << UInt64(small)) - 1
-        return usedBits & mask == mask && usedBeyondBits.count == pairs.count - small
+        return usedBits & mask == mask && (usedBeyondBits?.count ?? 0) == pairs.count - small
     }
 
     private func markUsed(_ position: Int) {
-        if position < 64 { usedBits |= 1 << UInt64(position) } else { usedBeyondBits.insert(position) }
+        if position < 64 {
+            usedBits |= 1 << UInt64(position)
+        } else {
+            usedBeyondBits = (usedBeyondBits ?? []).union([position])
+        }
     }
 
     private func position(of key: String) -> Int? {
         if pairs.count > Self.linearSearchLimit { return indexed()[key] }
-        for position in pairs.indices {
+        return search(key, in: pairs.indices)
+    }
+
+    private func search(_ key: String, in positions: Range<Int>) -> Int? {
+        let length = key.utf8.count
+        for position in positions {
             if case .string(let text) = pairs[position].key.value {
-                if text == key { return position }
+                // The length test is cheap and rejects nearly every other key.
+                if text.utf8.count == length && text == key { return position }
             } else if pairs[position].key.scalarText == key {
                 return position
             }

@@ -32,10 +32,15 @@ public struct NodeDecoder {
 /// State shared by every container of one `decode` call. Not Sendable: one call, one thread.
 final class DecodingState {
     /// Frames that made a keyed container, in the order they made it.
-    private var frames: [Frame] = []
+    private var frames: [DecodingFrame]
+
+    init() {
+        frames = []
+        frames.reserveCapacity(16)
+    }
 
     /// Lists `frame` for the unknown-field check, once.
-    func track(_ frame: Frame) {
+    func track(_ frame: DecodingFrame) {
         guard !frame.isTracked else { return }
         frame.isTracked = true
         frames.append(frame)
@@ -53,7 +58,7 @@ final class DecodingState {
 
     /// Two frames can share a path (`decode` and `nestedContainer` for one key); a key read
     /// through either counts as used.
-    private static func unknownFields(in frames: [Frame]) -> [NodeDecodingError.Problem] {
+    private static func unknownFields(in frames: [DecodingFrame]) -> [NodeDecodingError.Problem] {
         let paths = frames.map(\.location.path)
         var usedByPath: [FieldPath: Set<String>] = [:]
         for (frame, path) in zip(frames, paths) { usedByPath[path, default: []].formUnion(usedKeys(frame)) }
@@ -69,7 +74,7 @@ final class DecodingState {
         return inDocumentOrder(problems)
     }
 
-    private static func usedKeys(_ frame: Frame) -> Set<String> {
+    private static func usedKeys(_ frame: DecodingFrame) -> Set<String> {
         Set(frame.pairs.indices.lazy.filter(frame.isUsed).map { frame.pairs[$0].key.scalarText })
     }
 
@@ -91,6 +96,7 @@ final class DecodingState {
         case .double: return try Self.number(node, at: location) as! T
         case .float: return Float(try Self.number(node, at: location)) as! T
         case .integer(let integer): return try Self.integer(integer, node, at: location) as! T
+        case .strings: return try strings(node, at: location) as! T
         case .enumeration(let enumeration):
             try Self.check(node, isOneOf: enumeration.allRawValues, at: location)
             return try decodeComposite(T.self, from: node, at: location)
@@ -100,12 +106,24 @@ final class DecodingState {
 
     private func decodeComposite<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
         do {
-            return try T(from: NodeDecoding(frame: Frame(node: node, at: location, state: self)))
+            return try T(from: NodeDecoding(frame: DecodingFrame(node: node, at: location, state: self)))
         } catch let error as NodeDecodingError {
             throw error
         } catch {
             throw NodeDecodingError.invalid(node, at: location, Self.message(for: error))
         }
+    }
+
+    /// A list of strings, read as `Array.init(from:)` would through an unkeyed container.
+    private func strings(_ node: Node, at location: Location) throws -> [String] {
+        guard case .sequence(let items) = node.value else { throw NodeDecodingError.mismatch(node, expected: "sequence", at: location) }
+        var strings: [String] = []
+        strings.reserveCapacity(items.count)
+        for index in items.indices {
+            // The list's frame, for the item's path, is built only when the item is wrong.
+            strings.append(try Self.string(items[index], at: Location(parent: DecodingFrame(node: node, at: location, state: self), step: .index(index))))
+        }
+        return strings
     }
 
     private static func message(for error: any Error) -> String {
@@ -126,7 +144,7 @@ final class DecodingState {
 
 /// How `decode` reads a type, found by cheap type comparisons before any conformance lookup.
 private enum Reading {
-    case node, string, int, bool, double, float
+    case node, string, int, bool, double, float, strings
     case integer(any FixedWidthInteger.Type)
     case enumeration(any StringEnumeration.Type)
     case composite
@@ -138,6 +156,7 @@ private enum Reading {
         else if T.self == Bool.self { self = .bool }
         else if T.self == Double.self { self = .double }
         else if T.self == Float.self { self = .float }
+        else if T.self == [String].self { self = .strings }
         else if let integer = T.self as? any FixedWidthInteger.Type { self = .integer(integer) }
         else if let enumeration = T.self as? any StringEnumeration.Type { self = .enumeration(enumeration) }
         else { self = .composite }

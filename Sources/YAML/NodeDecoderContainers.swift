@@ -3,7 +3,7 @@
 
 /// The `Decoder` handed to `init(from:)`.
 struct NodeDecoding: Decoder {
-    let frame: Frame
+    let frame: DecodingFrame
 
     var codingPath: [any CodingKey] { frame.location.codingPath }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -36,7 +36,7 @@ extension NodeDecoding: SingleValueDecodingContainer {
 
 /// A mapping seen through a type's coding keys; records every key asked for.
 struct KeyedNodeDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let frame: Frame
+    let frame: DecodingFrame
 
     var codingPath: [any CodingKey] { frame.location.codingPath }
 
@@ -73,13 +73,13 @@ struct KeyedNodeDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let value = frame.value(for: key.stringValue) else {
             throw NodeDecodingError.missing(key.stringValue, in: frame.node, at: frame.location)
         }
-        return NodeDecoding(frame: Frame(node: value, at: frame.child(key), state: frame.state))
+        return NodeDecoding(frame: DecodingFrame(node: value, at: frame.child(key), state: frame.state))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder { try decoder(for: key) }
 
     private func decoder(for key: Key) throws -> NodeDecoding {
-        NodeDecoding(frame: Frame(node: try require(key), at: frame.child(key), state: frame.state))
+        NodeDecoding(frame: DecodingFrame(node: try require(key), at: frame.child(key), state: frame.state))
     }
 
     /// The value, or a missing-field error naming this mapping.
@@ -130,11 +130,11 @@ extension KeyedNodeDecoding {
 
 /// A sequence read item by item.
 struct UnkeyedNodeDecoding: UnkeyedDecodingContainer {
-    let frame: Frame
+    let frame: DecodingFrame
     let items: [Node]
     private(set) var currentIndex = 0
 
-    init(frame: Frame, items: [Node]) {
+    init(frame: DecodingFrame, items: [Node]) {
         self.frame = frame
         self.items = items
     }
@@ -181,7 +181,7 @@ struct UnkeyedNodeDecoding: UnkeyedDecodingContainer {
 
     private mutating func nextDecoder() throws -> NodeDecoding {
         let item = try next(peek: false)
-        return NodeDecoding(frame: Frame(node: item, at: frame.child(index: currentIndex - 1), state: frame.state))
+        return NodeDecoding(frame: DecodingFrame(node: item, at: frame.child(index: currentIndex - 1), state: frame.state))
     }
 
     private mutating func next(peek: Bool) throws -> Node {
