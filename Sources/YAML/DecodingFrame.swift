@@ -65,6 +65,8 @@ final class DecodingFrame {
     let step: PathStep
     let node: Node
     let state: DecodingState
+    /// The type being decoded, when the frame was made for one (not for `nestedContainer`).
+    let type: Any.Type?
     /// The entries, when the node is a mapping.
     let pairs: [Node.Pair]
     /// Whether `state` already lists this frame for the unknown-field check.
@@ -74,11 +76,12 @@ final class DecodingFrame {
     private var usedBeyondBits: Set<Int>?
     private var keyIndex: [String: Int]?
 
-    init(node: Node, at location: Location, state: DecodingState) {
+    init(node: Node, at location: Location, state: DecodingState, type: Any.Type? = nil) {
         parent = location.parent
         step = location.step
         self.node = node
         self.state = state
+        self.type = type
         if case .mapping(let pairs) = node.value { self.pairs = pairs } else { pairs = [] }
     }
 

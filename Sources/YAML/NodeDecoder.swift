@@ -86,9 +86,23 @@ final class DecodingState {
         }
     }
 
-    /// Decodes one value, checking scalars and enumerations here rather than in `init(from:)`.
+    /// Decodes one value; scalar types are told apart by comparison alone.
+    ///
+    /// Looking up conformances for every struct would cost two look-ups each. Other integer types
+    /// and enumerations need none here: their `init(from:)` asks for a single-value container and
+    /// decodes through ``decodeSingleValue(_:from:at:)``, which looks up both, and the container
+    /// checks enumerations when it is made.
     func decode<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
-        switch Reading(T.self) {
+        try decode(T.self, from: node, at: location, as: Reading(comparing: T.self))
+    }
+
+    /// Decodes the value of a single-value container, looking up integer and enumeration types.
+    func decodeSingleValue<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
+        try decode(T.self, from: node, at: location, as: Reading(T.self))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from node: Node, at location: Location, as reading: Reading) throws -> T {
+        switch reading {
         case .node: return node as! T
         case .string: return try Self.string(node, at: location) as! T
         case .int: return try Self.int(node, at: location) as! T
@@ -98,7 +112,7 @@ final class DecodingState {
         case .integer(let integer): return try Self.integer(integer, node, at: location) as! T
         case .strings: return try strings(node, at: location) as! T
         case .enumeration(let enumeration):
-            try Self.check(node, isOneOf: enumeration.allRawValues, at: location)
+            try Self.check(node, isOneOf: enumeration, at: location)
             return try decodeComposite(T.self, from: node, at: location)
         case .composite: return try decodeComposite(T.self, from: node, at: location)
         }
@@ -106,7 +120,7 @@ final class DecodingState {
 
     private func decodeComposite<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
         do {
-            return try T(from: NodeDecoding(frame: DecodingFrame(node: node, at: location, state: self)))
+            return try T(from: NodeDecoding(frame: DecodingFrame(node: node, at: location, state: self, type: T.self)))
         } catch let error as NodeDecodingError {
             throw error
         } catch {
@@ -131,8 +145,10 @@ final class DecodingState {
         return "\(error)"
     }
 
-    private static func check(_ node: Node, isOneOf values: [String], at location: Location) throws {
+    /// Checks that `node` is one of the raw values of `enumeration`.
+    static func check(_ node: Node, isOneOf enumeration: any StringEnumeration.Type, at location: Location) throws {
         let string = try string(node, at: location)
+        let values = enumeration.allRawValues
         guard values.contains(string) else {
             let list = values.map { "\"\($0)\"" }.joined(separator: ", ")
             throw NodeDecodingError.invalid(node, at: location, "unsupported value \"\(string)\"; supported values: \(list)")
@@ -142,14 +158,15 @@ final class DecodingState {
 
 // MARK: - Scalars
 
-/// How `decode` reads a type, found by cheap type comparisons before any conformance lookup.
+/// How `decode` reads a type.
 private enum Reading {
     case node, string, int, bool, double, float, strings
     case integer(any FixedWidthInteger.Type)
     case enumeration(any StringEnumeration.Type)
     case composite
 
-    init<T>(_ type: T.Type) {
+    /// By type comparison alone; every other type is `.composite`.
+    init<T>(comparing type: T.Type) {
         if T.self == Node.self { self = .node }
         else if T.self == String.self { self = .string }
         else if T.self == Int.self { self = .int }
@@ -157,9 +174,15 @@ private enum Reading {
         else if T.self == Double.self { self = .double }
         else if T.self == Float.self { self = .float }
         else if T.self == [String].self { self = .strings }
-        else if let integer = T.self as? any FixedWidthInteger.Type { self = .integer(integer) }
-        else if let enumeration = T.self as? any StringEnumeration.Type { self = .enumeration(enumeration) }
         else { self = .composite }
+    }
+
+    /// By comparison, then by conformance to `FixedWidthInteger` or `StringEnumeration`.
+    init<T>(_ type: T.Type) {
+        self.init(comparing: T.self)
+        guard case .composite = self else { return }
+        if let integer = T.self as? any FixedWidthInteger.Type { self = .integer(integer) }
+        else if let enumeration = T.self as? any StringEnumeration.Type { self = .enumeration(enumeration) }
     }
 }
 

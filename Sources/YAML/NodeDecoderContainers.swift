@@ -23,7 +23,13 @@ struct NodeDecoding: Decoder {
         return UnkeyedNodeDecoding(frame: frame, items: items)
     }
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+    /// Enumerations decode through here, so this is where their value is checked.
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        if let enumeration = frame.type as? any StringEnumeration.Type {
+            try DecodingState.check(frame.node, isOneOf: enumeration, at: frame.location)
+        }
+        return self
+    }
 }
 
 extension NodeDecoding: SingleValueDecodingContainer {
@@ -31,7 +37,9 @@ extension NodeDecoding: SingleValueDecodingContainer {
     func decode(_ type: String.Type) throws -> String { try DecodingState.string(frame.node, at: frame.location) }
     func decode(_ type: Int.Type) throws -> Int { try DecodingState.int(frame.node, at: frame.location) }
     func decode(_ type: Bool.Type) throws -> Bool { try DecodingState.bool(frame.node, at: frame.location) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try frame.state.decode(T.self, from: frame.node, at: frame.location) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try frame.state.decodeSingleValue(T.self, from: frame.node, at: frame.location)
+    }
 }
 
 /// A mapping seen through a type's coding keys; records every key asked for.
