@@ -52,7 +52,7 @@ public struct Problem: Sendable, Equatable, CustomStringConvertible {
     ) {
         self.reason = reason
         self.variable = variable
-        self.paths = paths
+        self.paths = paths.withoutRepeats()
         self.mark = mark
         self.message = message
         self.fix = fix
@@ -101,5 +101,17 @@ public struct RenderFailure: Error, Sendable, Equatable, CustomStringConvertible
             header += " rendering BackupBlueprint \(blueprint.namespace ?? target.namespace)/\(blueprint.name)"
         }
         return ([header + ":"] + problems.map { "  - \($0)" }).joined(separator: "\n")
+    }
+}
+
+extension Array where Element == String {
+    /// The paths without repeats, in first-seen order: a variable used twice in one string was
+    /// used at one path.
+    func withoutRepeats() -> [String] {
+        // Lists are a handful of paths long, so a scan beats hashing.
+        var unique: [String] = []
+        unique.reserveCapacity(count)
+        for path in self where !unique.contains(path) { unique.append(path) }
+        return unique
     }
 }

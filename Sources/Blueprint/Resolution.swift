@@ -122,7 +122,7 @@ struct VariableCheck {
         for site in used {
             guard let value = site.inlineDefault else { continue }
             if let group = groups.firstIndex(where: { $0.value == value }) {
-                groups[group].paths.append(site.path)
+                if !groups[group].paths.contains(site.path) { groups[group].paths.append(site.path) }
             } else {
                 groups.append(ResolvedVariable(name: info.name, value: value, source: .inlineDefault, paths: [site.path]))
             }

@@ -3,8 +3,9 @@ import YAML
 
 /// A fast, conservative reader of a rendered spec into `BackupConfigurationSpec`.
 ///
-/// Why it exists: rendering must reach 20,000 objects a second, and the strict `NodeDecoder`
-/// alone takes several times the whole budget per spec. This reader accepts only trees it fully
+/// Why it exists: rendering must reach 20,000 objects a second (50 µs each). `NodeDecoder` takes
+/// about 13 µs per spec in a tight loop but about 20 µs inside a render, which left rendering
+/// without this reader at 18,000-20,000 a second on one core. This reader accepts only trees it fully
 /// understands (known keys, exact scalar types, no duplicates) and returns nil for anything else;
 /// `NodeDecoder` then decides, and writes every error message. So it can only make rendering
 /// slower, never different: a field added to the API types is "unknown" here and falls back, a

@@ -38,7 +38,7 @@ public struct ResolvedVariable: Sendable, Equatable {
         self.name = name
         self.value = value
         self.source = source
-        self.paths = paths
+        self.paths = paths.withoutRepeats()
     }
 }
 

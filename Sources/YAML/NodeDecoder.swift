@@ -16,8 +16,9 @@ public struct NodeDecoder {
     /// Decodes a value of `type` from `node`, or throws a `NodeDecodingError`.
     public func decode<T: Decodable>(_ type: T.Type, from node: Node) throws -> T {
         let state = DecodingState()
+        defer { state.finish() }
         do {
-            let value = try state.decode(T.self, from: node, at: Location())
+            let value = try state.decode(T.self, from: node, at: .root)
             let unknown = state.unknownFields()
             if !unknown.isEmpty { throw NodeDecodingError(.unknownField, problems: unknown) }
             return value
@@ -28,55 +29,56 @@ public struct NodeDecoder {
     }
 }
 
-/// Where a decoder stands: the field path for messages and the coding path for `Decoder`.
-struct Location {
-    var path = FieldPath()
-    var codingPath: [any CodingKey] = []
-
-    func appending(_ key: any CodingKey) -> Location {
-        Location(path: path.appending(key.stringValue), codingPath: codingPath + [key])
-    }
-
-    func appending(index: Int) -> Location {
-        Location(path: path.appending(index: index), codingPath: codingPath + [AnyCodingKey(intValue: index)!])
-    }
-}
-
-/// The keys one keyed container was asked for, to find unknown fields afterwards.
-final class KeyUsage {
-    let path: FieldPath
-    let pairs: [Node.Pair]
-    var used: Set<String> = []
-    private let index: [String: Int]
-
-    init(path: FieldPath, pairs: [Node.Pair]) {
-        self.path = path
-        self.pairs = pairs
-        index = Dictionary(pairs.indices.map { (pairs[$0].key.scalarText, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    func value(for key: String) -> Node? { index[key].map { pairs[$0].value } }
-}
-
 /// State shared by every container of one `decode` call. Not Sendable: one call, one thread.
 final class DecodingState {
-    private var usages: [KeyUsage] = []
+    /// Frames that made a keyed container, in the order they made it.
+    private var frames: [DecodingFrame]
 
-    func track(_ usage: KeyUsage) { usages.append(usage) }
+    init() {
+        frames = []
+        frames.reserveCapacity(16)
+    }
+
+    /// Lists `frame` for the unknown-field check, once.
+    func track(_ frame: DecodingFrame) {
+        guard !frame.isTracked else { return }
+        frame.isTracked = true
+        frames.append(frame)
+    }
+
+    /// Lets go of the frames, which hold this state: the cycle ends with the call.
+    func finish() { frames.removeAll() }
 
     /// Keys no container of their mapping asked for, in document order when positions are known.
     func unknownFields() -> [NodeDecodingError.Problem] {
+        // The common case, every key read, needs no paths at all.
+        guard frames.contains(where: { !$0.allUsed }) else { return [] }
+        return Self.unknownFields(in: frames)
+    }
+
+    /// Two frames can share a path (`decode` and `nestedContainer` for one key); a key read
+    /// through either counts as used.
+    private static func unknownFields(in frames: [DecodingFrame]) -> [NodeDecodingError.Problem] {
+        let paths = frames.map(\.location.path)
         var usedByPath: [FieldPath: Set<String>] = [:]
-        for usage in usages { usedByPath[usage.path, default: []].formUnion(usage.used) }
+        for (frame, path) in zip(frames, paths) { usedByPath[path, default: []].formUnion(usedKeys(frame)) }
         var reported: Set<FieldPath> = []
         var problems: [NodeDecodingError.Problem] = []
-        for usage in usages where reported.insert(usage.path).inserted {
-            let used = usedByPath[usage.path] ?? []
-            for pair in usage.pairs where !used.contains(pair.key.scalarText) {
-                let path = usage.path.appending(pair.key.scalarText)
-                problems.append(.init(path: "\(path)", mark: pair.key.mark ?? pair.value.mark, message: "unknown field \"\(path)\""))
+        for (frame, path) in zip(frames, paths) where reported.insert(path).inserted {
+            let used = usedByPath[path] ?? []
+            for pair in frame.pairs where !used.contains(pair.key.scalarText) {
+                let field = path.appending(pair.key.scalarText)
+                problems.append(.init(path: "\(field)", mark: pair.key.mark ?? pair.value.mark, message: "unknown field \"\(field)\""))
             }
         }
+        return inDocumentOrder(problems)
+    }
+
+    private static func usedKeys(_ frame: DecodingFrame) -> Set<String> {
+        Set(frame.pairs.indices.lazy.filter(frame.isUsed).map { frame.pairs[$0].key.scalarText })
+    }
+
+    private static func inDocumentOrder(_ problems: [NodeDecodingError.Problem]) -> [NodeDecodingError.Problem] {
         let unplaced = Mark(line: .max, column: .max)
         return problems.sorted { a, b in
             let (x, y) = (a.mark ?? unplaced, b.mark ?? unplaced)
@@ -84,15 +86,41 @@ final class DecodingState {
         }
     }
 
-    /// Decodes one value, checking scalars and enumerations here rather than in `init(from:)`.
+    /// Decodes one value; scalar types are told apart by comparison alone.
+    ///
+    /// Looking up conformances for every struct would cost two look-ups each. Other integer types
+    /// and enumerations need none here: their `init(from:)` asks for a single-value container and
+    /// decodes through ``decodeSingleValue(_:from:at:)``, which looks up both, and the container
+    /// checks enumerations when it is made.
     func decode<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
-        if T.self == Node.self { return node as! T }
-        if let scalar = try decodeScalar(T.self, from: node, at: location) { return scalar }
-        if let enumeration = T.self as? any StringEnumeration.Type {
-            try check(node, isOneOf: enumeration.allRawValues, at: location)
+        try decode(T.self, from: node, at: location, as: Reading(comparing: T.self))
+    }
+
+    /// Decodes the value of a single-value container, looking up integer and enumeration types.
+    func decodeSingleValue<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
+        try decode(T.self, from: node, at: location, as: Reading(T.self))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from node: Node, at location: Location, as reading: Reading) throws -> T {
+        switch reading {
+        case .node: return node as! T
+        case .string: return try Self.string(node, at: location) as! T
+        case .int: return try Self.int(node, at: location) as! T
+        case .bool: return try Self.bool(node, at: location) as! T
+        case .double: return try Self.number(node, at: location) as! T
+        case .float: return Float(try Self.number(node, at: location)) as! T
+        case .integer(let integer): return try Self.integer(integer, node, at: location) as! T
+        case .strings: return try strings(node, at: location) as! T
+        case .enumeration(let enumeration):
+            try Self.check(node, isOneOf: enumeration, at: location)
+            return try decodeComposite(T.self, from: node, at: location)
+        case .composite: return try decodeComposite(T.self, from: node, at: location)
         }
+    }
+
+    private func decodeComposite<T: Decodable>(_ type: T.Type, from node: Node, at location: Location) throws -> T {
         do {
-            return try T(from: NodeDecoding(node: node, location: location, state: self))
+            return try T(from: NodeDecoding(frame: DecodingFrame(node: node, at: location, state: self, type: T.self)))
         } catch let error as NodeDecodingError {
             throw error
         } catch {
@@ -100,51 +128,99 @@ final class DecodingState {
         }
     }
 
+    /// A list of strings, read as `Array.init(from:)` would through an unkeyed container.
+    private func strings(_ node: Node, at location: Location) throws -> [String] {
+        guard case .sequence(let items) = node.value else { throw NodeDecodingError.mismatch(node, expected: "sequence", at: location) }
+        var strings: [String] = []
+        strings.reserveCapacity(items.count)
+        for index in items.indices {
+            // The list's frame, for the item's path, is built only when the item is wrong.
+            strings.append(try Self.string(items[index], at: Location(parent: DecodingFrame(node: node, at: location, state: self), step: .index(index))))
+        }
+        return strings
+    }
+
     private static func message(for error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
         return "\(error)"
     }
 
-    private func check(_ node: Node, isOneOf values: [String], at location: Location) throws {
-        guard let string = node.string else { throw NodeDecodingError.mismatch(node, expected: "string", at: location) }
+    /// Checks that `node` is one of the raw values of `enumeration`.
+    static func check(_ node: Node, isOneOf enumeration: any StringEnumeration.Type, at location: Location) throws {
+        let string = try string(node, at: location)
+        let values = enumeration.allRawValues
         guard values.contains(string) else {
             let list = values.map { "\"\($0)\"" }.joined(separator: ", ")
             throw NodeDecodingError.invalid(node, at: location, "unsupported value \"\(string)\"; supported values: \(list)")
         }
     }
+}
 
-    /// The scalar, when `T` is a scalar type; `nil` when it is not.
-    private func decodeScalar<T>(_ type: T.Type, from node: Node, at location: Location) throws -> T? {
-        switch T.self {
-        case is String.Type:
-            guard let s = node.string else { throw NodeDecodingError.mismatch(node, expected: "string", at: location) }
-            return s as? T
-        case is Bool.Type:
-            guard let b = node.bool else { throw NodeDecodingError.mismatch(node, expected: "boolean", at: location) }
-            return b as? T
-        case is Double.Type: return try number(node, at: location) as? T
-        case is Float.Type: return Float(try number(node, at: location)) as? T
-        case let integer as any FixedWidthInteger.Type: return try self.integer(integer, node, at: location) as? T
-        default: return nil
-        }
+// MARK: - Scalars
+
+/// How `decode` reads a type.
+private enum Reading {
+    case node, string, int, bool, double, float, strings
+    case integer(any FixedWidthInteger.Type)
+    case enumeration(any StringEnumeration.Type)
+    case composite
+
+    /// By type comparison alone; every other type is `.composite`.
+    init<T>(comparing type: T.Type) {
+        if T.self == Node.self { self = .node }
+        else if T.self == String.self { self = .string }
+        else if T.self == Int.self { self = .int }
+        else if T.self == Bool.self { self = .bool }
+        else if T.self == Double.self { self = .double }
+        else if T.self == Float.self { self = .float }
+        else if T.self == [String].self { self = .strings }
+        else { self = .composite }
     }
 
-    private func number(_ node: Node, at location: Location) throws -> Double {
+    /// By comparison, then by conformance to `FixedWidthInteger` or `StringEnumeration`.
+    init<T>(_ type: T.Type) {
+        self.init(comparing: T.self)
+        guard case .composite = self else { return }
+        if let integer = T.self as? any FixedWidthInteger.Type { self = .integer(integer) }
+        else if let enumeration = T.self as? any StringEnumeration.Type { self = .enumeration(enumeration) }
+    }
+}
+
+extension DecodingState {
+    /// The string; no coercion from other scalars.
+    static func string(_ node: Node, at location: @autoclosure () -> Location) throws -> String {
+        guard case .string(let s) = node.value else { throw NodeDecodingError.mismatch(node, expected: "string", at: location()) }
+        return s
+    }
+
+    /// The boolean; no coercion from other scalars.
+    static func bool(_ node: Node, at location: @autoclosure () -> Location) throws -> Bool {
+        guard case .bool(let b) = node.value else { throw NodeDecodingError.mismatch(node, expected: "boolean", at: location()) }
+        return b
+    }
+
+    /// The integer; integral numbers (`7.0`) are accepted.
+    static func int(_ node: Node, at location: @autoclosure () -> Location) throws -> Int {
+        if case .int(let i) = node.value { return i }
+        return try integer(Int.self, node, at: location())
+    }
+
+    private static func number(_ node: Node, at location: @autoclosure () -> Location) throws -> Double {
         switch node.value {
         case .int(let i): return Double(i)
         case .double(let d): return d
-        default: throw NodeDecodingError.mismatch(node, expected: "number", at: location)
+        default: throw NodeDecodingError.mismatch(node, expected: "number", at: location())
         }
     }
 
-    private func integer<I: FixedWidthInteger>(_ type: I.Type, _ node: Node, at location: Location) throws -> I {
+    private static func integer<I: FixedWidthInteger>(_ type: I.Type, _ node: Node, at location: @autoclosure () -> Location) throws -> I {
         let result: I?
         switch node.value {
         case .int(let i): result = I(exactly: i)
         case .double(let d) where d.rounded() == d: result = I(exactly: d)
-        default: throw NodeDecodingError.mismatch(node, expected: "integer", at: location)
+        default: throw NodeDecodingError.mismatch(node, expected: "integer", at: location())
         }
-        guard let result else { throw NodeDecodingError.invalid(node, at: location, "\(node.scalarText) is out of range for \(I.self)") }
+        guard let result else { throw NodeDecodingError.invalid(node, at: location(), "\(node.scalarText) is out of range for \(I.self)") }
         return result
     }
 }
@@ -164,154 +240,5 @@ extension NodeDecodingError {
         NodeDecodingError(.missingField, problems: [
             .init(path: "\(location.path)", mark: node.mark, message: "required field \"\(key)\" is missing")
         ])
-    }
-}
-
-/// The `Decoder` handed to `init(from:)`.
-struct NodeDecoding: Decoder {
-    let node: Node
-    let location: Location
-    let state: DecodingState
-
-    var codingPath: [any CodingKey] { location.codingPath }
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
-
-    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard let pairs = node.mapping else { throw NodeDecodingError.mismatch(node, expected: "mapping", at: location) }
-        let usage = KeyUsage(path: location.path, pairs: pairs)
-        state.track(usage)
-        return KeyedDecodingContainer(KeyedNodeDecoding<Key>(node: node, usage: usage, location: location, state: state))
-    }
-
-    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard let items = node.sequence else { throw NodeDecodingError.mismatch(node, expected: "sequence", at: location) }
-        return UnkeyedNodeDecoding(items: items, location: location, state: state)
-    }
-
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
-}
-
-extension NodeDecoding: SingleValueDecodingContainer {
-    func decodeNil() -> Bool { node.isNull }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try state.decode(T.self, from: node, at: location) }
-}
-
-/// A mapping seen through a type's coding keys; records every key asked for.
-struct KeyedNodeDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let node: Node
-    let usage: KeyUsage
-    let location: Location
-    let state: DecodingState
-
-    var codingPath: [any CodingKey] { location.codingPath }
-
-    var allKeys: [Key] {
-        usage.pairs.compactMap { pair in
-            let key = pair.key.scalarText
-            usage.used.insert(key)
-            return Key(stringValue: key)
-        }
-    }
-
-    func contains(_ key: Key) -> Bool { lookup(key) != nil }
-
-    private func lookup(_ key: Key) -> Node? {
-        usage.used.insert(key.stringValue)
-        return usage.value(for: key.stringValue)
-    }
-
-    private func require(_ key: Key) throws -> Node {
-        guard let value = lookup(key) else { throw NodeDecodingError.missing(key.stringValue, in: node, at: location) }
-        return value
-    }
-
-    func decodeNil(forKey key: Key) throws -> Bool { try require(key).isNull }
-
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try state.decode(T.self, from: try require(key), at: location.appending(key))
-    }
-
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard let value = lookup(key), !value.isNull else { return nil }
-        return try state.decode(T.self, from: value, at: location.appending(key))
-    }
-
-    func nestedContainer<NestedKey: CodingKey>(
-        keyedBy type: NestedKey.Type, forKey key: Key
-    ) throws -> KeyedDecodingContainer<NestedKey> {
-        try decoder(for: key).container(keyedBy: type)
-    }
-
-    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try decoder(for: key).unkeyedContainer()
-    }
-
-    func superDecoder() throws -> any Decoder {
-        let key = AnyCodingKey("super")
-        usage.used.insert(key.stringValue)
-        guard let value = usage.value(for: key.stringValue) else {
-            throw NodeDecodingError.missing(key.stringValue, in: node, at: location)
-        }
-        return NodeDecoding(node: value, location: location.appending(key), state: state)
-    }
-
-    func superDecoder(forKey key: Key) throws -> any Decoder { try decoder(for: key) }
-
-    private func decoder(for key: Key) throws -> NodeDecoding {
-        NodeDecoding(node: try require(key), location: location.appending(key), state: state)
-    }
-}
-
-/// A sequence read item by item.
-struct UnkeyedNodeDecoding: UnkeyedDecodingContainer {
-    let items: [Node]
-    let location: Location
-    let state: DecodingState
-    private(set) var currentIndex = 0
-
-    init(items: [Node], location: Location, state: DecodingState) {
-        self.items = items
-        self.location = location
-        self.state = state
-    }
-
-    var codingPath: [any CodingKey] { location.codingPath }
-    var count: Int? { items.count }
-    var isAtEnd: Bool { currentIndex >= items.count }
-
-    mutating func decodeNil() throws -> Bool {
-        guard try next(peek: true).isNull else { return false }
-        currentIndex += 1
-        return true
-    }
-
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let item = try next(peek: false)
-        return try state.decode(T.self, from: item, at: location.appending(index: currentIndex - 1))
-    }
-
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        try nextDecoder().container(keyedBy: type)
-    }
-
-    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try nextDecoder().unkeyedContainer()
-    }
-
-    mutating func superDecoder() throws -> any Decoder { try nextDecoder() }
-
-    private mutating func nextDecoder() throws -> NodeDecoding {
-        let item = try next(peek: false)
-        return NodeDecoding(node: item, location: location.appending(index: currentIndex - 1), state: state)
-    }
-
-    private mutating func next(peek: Bool) throws -> Node {
-        guard !isAtEnd else {
-            throw NodeDecodingError(.missingField, problems: [
-                .init(path: "\(location.path)", mark: nil, message: "expected more than \(items.count) items")
-            ])
-        }
-        defer { if !peek { currentIndex += 1 } }
-        return items[currentIndex]
     }
 }

@@ -9,5 +9,8 @@ public protocol StringEnumeration {
 
 extension StringEnumeration where Self: RawRepresentable<String> & CaseIterable {
     /// The raw values of all cases.
-    public static var allRawValues: [String] { allCases.map(\.rawValue) }
+    public static var allRawValues: [String] {
+        // A closure, not `\.rawValue`: a key path is instantiated on every call in generic code.
+        allCases.map { $0.rawValue }
+    }
 }

@@ -187,6 +187,32 @@ struct VariableTests {
         #expect(failed.problems.first?.message == "variable x is required but not set")
     }
 
+    @Test(
+        "Given a variable used twice in one string, when rendered, then its provenance lists that path once",
+        arguments: [("\"${n}-${n}\"", ["variables.cairn.dev/n": "7"]), ("\"${n:=a}-${n:=a}\"", [:])])
+    func givenVariableTwiceInOneString_whenRendered_thenPathListedOnce(value: String, annotations: [String: String]) throws {
+        let renderer = Renderer(blueprints: [try Fixture.freeForm(value: value)])
+
+        let rendered = try rendering(renderer.render(Fixture.web(annotations: annotations)))
+
+        #expect(rendered.provenance.first { $0.name == "n" }?.paths == ["spec.template.hooks.preBackup[0].job.template.value"])
+    }
+
+    @Test("Given a missing variable used twice in one string and once elsewhere, when rendered, then the problem lists each path once, in order")
+    func givenMissingVariableTwiceInOneString_whenRendered_thenPathsListedOnce() throws {
+        let renderer = Renderer(blueprints: [
+            try Fixture.freeForm(value: "[\"${x}-${x}\", \"${x}\"]", variables: "variables:\n  - name: x\n    required: true")
+        ])
+
+        let failed = try failure(renderer.render(Fixture.web()))
+
+        #expect(failed.problems.map(\.reason) == [.missingVariable])
+        #expect(failed.problems.first?.paths == [
+            "spec.template.hooks.preBackup[0].job.template.value[0]",
+            "spec.template.hooks.preBackup[0].job.template.value[1]",
+        ])
+    }
+
     @Test("Given a declared default that breaks its own pattern, when rendered, then the fix names the default")
     func givenBadDeclaredDefault_whenRendered_thenFixNamesDefault() throws {
         let renderer = Renderer(blueprints: [

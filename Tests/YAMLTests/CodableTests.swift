@@ -182,6 +182,78 @@ private func object(session: Node, storage: Node = .mapping(["name": "s3"])) -> 
     }
 }
 
+/// The decoder's fast paths (lists of strings, other integer widths, enumerations met through a
+/// single-value container) must report what the general path reports.
+@Suite struct NodeDecoderFastPathTests {
+    let decoder = NodeDecoder(file: "bc.yaml")
+
+    private struct Command: Decodable { var command: [String] }
+    private struct Small: Decodable { var port: UInt8 }
+    private struct Wrapped: Decodable {
+        var method: Method
+        init(from decoder: any Decoder) throws { method = try decoder.singleValueContainer().decode(Method.self) }
+    }
+    private struct Paths: Decodable {
+        var paths: [String]
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyCodingKey.self)
+            let nested = try container.superDecoder(forKey: AnyCodingKey("inner"))
+            paths = [decoder, nested].map { $0.codingPath.map(\.stringValue).joined(separator: "/") }
+            _ = try nested.container(keyedBy: AnyCodingKey.self).allKeys
+        }
+    }
+
+    @Test(arguments: [
+        (Node.sequence(["sh", 7]), NodeDecodingError.Problem(path: "command[1]", mark: nil, message: "expected string, got integer 7")),
+        (Node.string("sh"), .init(path: "command", mark: nil, message: #"expected sequence, got string "sh""#)),
+    ])
+    func givenAListOfStringsWithAWrongItem_whenDecoded_thenTheItemIsNamed(value: Node, problem: NodeDecodingError.Problem) throws {
+        let error = try #require(throws: NodeDecodingError.self) { try decoder.decode(Command.self, from: .mapping(["command": value])) }
+        #expect(error.kind == .typeMismatch)
+        #expect(error.problems == [problem])
+    }
+
+    @Test(arguments: [
+        (Node.int(300), "300 is out of range for UInt8"),
+        (Node.string("80"), #"expected integer, got string "80""#),
+    ])
+    func givenASmallIntegerField_whenTheValueDoesNotFit_thenTheMessageSaysWhy(value: Node, message: String) throws {
+        #expect(try decoder.decode(Small.self, from: .mapping(["port": 80])).port == 80)
+        let error = try #require(throws: NodeDecodingError.self) { try decoder.decode(Small.self, from: .mapping(["port": value])) }
+        #expect(error.problems == [.init(path: "port", mark: nil, message: message)])
+    }
+
+    @Test func givenAnEnumerationReadThroughASingleValueContainer_whenUnsupported_thenTheSupportedValuesAreListed() throws {
+        #expect(try decoder.decode(Wrapped.self, from: "snapshot").method == .snapshot)
+        let error = try #require(throws: NodeDecodingError.self) { try decoder.decode(Wrapped.self, from: "tape") }
+        #expect(error.kind == .invalidValue)
+        #expect(error.problems.first?.message == #"unsupported value "tape"; supported values: "restic", "snapshot", "snapshot-restic""#)
+    }
+
+    @Test func givenNestedDecoders_whenAskedForTheirCodingPath_thenItRunsFromTheRoot() throws {
+        struct Holder: Decodable { var items: [Paths] }
+        let node: Node = .mapping(["items": [.mapping(["inner": .mapping(["x": 1])])]])
+        let holder = try decoder.decode(Holder.self, from: node)
+        #expect(holder.items[0].paths == ["items/0", "items/0/inner"])
+    }
+
+    @Test func givenAMappingWithMoreThanSixteenKeys_whenOneIsUnknown_thenOnlyThatOneIsReported() throws {
+        struct Wide: Decodable {
+            var values: [String: Int]
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: AnyCodingKey.self)
+                values = [:]
+                for i in 0..<20 { values["k\(i)"] = try container.decode(Int.self, forKey: AnyCodingKey("k\(i)")) }
+            }
+        }
+        var pairs = (0..<20).map { Node.Pair(key: .string("k\($0)"), value: .int($0)) }
+        #expect(try decoder.decode(Wide.self, from: .mapping(pairs)).values["k19"] == 19)
+        pairs.insert(Node.Pair(key: .string("extra"), value: .int(0)), at: 10)
+        let error = try #require(throws: NodeDecodingError.self) { try decoder.decode(Wide.self, from: .mapping(pairs)) }
+        #expect(error.problems.map(\.path) == ["extra"])
+    }
+}
+
 @Suite struct NodeEncoderTests {
     @Test func givenAStruct_whenEncoded_thenKeysFollowDeclarationOrderAndNilsAreOmitted() throws {
         let value = Session(name: "nightly", method: .restic, retention: Retention(keepDaily: 7))
