@@ -83,22 +83,7 @@ let templateRoot = "spec.template"
 enum PathFormat {
     /// `path.key`, `key` at the root, or `path[key]` for a key that is not an identifier.
     static func appending(_ path: String, key: String) -> String {
-        guard isIdentifier(key) else { return path + "[\(key)]" }
-        return path.isEmpty ? key : path + "." + key
-    }
-
-    private static func isIdentifier(_ key: String) -> Bool {
-        guard let first = key.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
-            return false
-        }
-        return key.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "$"):
-                true
-            default: false
-            }
-        }
+        FieldPath.appending(key: key, to: path)
     }
 
     /// `path[index]`.

@@ -31,11 +31,17 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
         for component in components {
             switch component {
             case .index(let i): text += "[\(i)]"
-            case .key(let key) where Self.isIdentifier(key): text += text.isEmpty ? key : ".\(key)"
-            case .key(let key): text += "[\(key)]"
+            case .key(let key): text = Self.appending(key: key, to: text)
             }
         }
         return text
+    }
+
+    /// A path's text with one more key: `path.key`, `key` at the root, or `path[key]` for a key
+    /// that is not an identifier. For callers that build path text without a `FieldPath`.
+    public static func appending(key: String, to text: String) -> String {
+        guard isIdentifier(key) else { return text + "[\(key)]" }
+        return text.isEmpty ? key : text + "." + key
     }
 
     private static func isIdentifier(_ key: String) -> Bool {
