@@ -27,7 +27,7 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Kube", dependencies: ["YAML"]),
+        .target(name: "Kube", dependencies: ["YAML", "CCurl"]),
         .target(name: "Sandbox", dependencies: ["YAML", "CairnAPI"]),
         .executableTarget(
             name: "cairn",

@@ -1,0 +1,113 @@
+import CCurl
+
+/// Sets libcurl options on one easy handle, remembering the first one libcurl refused.
+struct CurlOptionSetter {
+    let easy: UnsafeMutableRawPointer
+    private(set) var failure: String?
+    private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+
+    init(easy: UnsafeMutableRawPointer) { self.easy = easy }
+
+    /// Every option a request needs: method, body, headers, timeouts, TLS, HTTP version.
+    mutating func configure(_ request: HTTPRequest) {
+        string(CURLOPT_URL, request.url, "URL")
+        string(CURLOPT_USERAGENT, request.userAgent, "USERAGENT")
+        long(CURLOPT_NOSIGNAL, 1, "NOSIGNAL")
+        long(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS), "HTTP_VERSION")
+        long(CURLOPT_TCP_KEEPALIVE, 1, "TCP_KEEPALIVE")
+        method(request)
+        headers(request.headers)
+        timeouts(request.timeouts)
+        tls(request.tls)
+        if let proxy = request.proxy { string(CURLOPT_PROXY, proxy, "PROXY") }
+    }
+
+    private mutating func method(_ request: HTTPRequest) {
+        if let body = request.body {
+            off(CURLOPT_POSTFIELDSIZE_LARGE, Int64(body.count), "POSTFIELDSIZE_LARGE")
+            // COPYPOSTFIELDS copies, so the bytes need not outlive this call.
+            // The trailing NUL keeps the buffer non-empty; POSTFIELDSIZE says how much of it is sent.
+            var terminated = body + [0]
+            let code = terminated.withUnsafeMutableBytes { cairn_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+            check(code, "COPYPOSTFIELDS")
+            if request.method != "POST" { string(CURLOPT_CUSTOMREQUEST, request.method, "CUSTOMREQUEST") }
+        } else if request.method == "GET" {
+            long(CURLOPT_HTTPGET, 1, "HTTPGET")
+        } else {
+            string(CURLOPT_CUSTOMREQUEST, request.method, "CUSTOMREQUEST")
+        }
+    }
+
+    private mutating func headers(_ fields: [(name: String, value: String)]) {
+        // An empty `Expect:` stops libcurl from waiting for 100 Continue before sending a body.
+        for line in fields.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+            headerList = curl_slist_append(headerList, line)
+        }
+        pointer(CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList), "HTTPHEADER")
+    }
+
+    private mutating func timeouts(_ timeouts: TransferTimeouts) {
+        switch timeouts {
+        case .unary(let connect, let total):
+            long(CURLOPT_CONNECTTIMEOUT_MS, connect.milliseconds, "CONNECTTIMEOUT_MS")
+            long(CURLOPT_TIMEOUT_MS, total.milliseconds, "TIMEOUT_MS")
+        case .streaming(let connect, let idle):
+            long(CURLOPT_CONNECTTIMEOUT_MS, connect.milliseconds, "CONNECTTIMEOUT_MS")
+            long(CURLOPT_TIMEOUT_MS, 0, "TIMEOUT_MS")
+            long(CURLOPT_LOW_SPEED_LIMIT, 1, "LOW_SPEED_LIMIT")
+            long(CURLOPT_LOW_SPEED_TIME, max(1, idle.milliseconds / 1000), "LOW_SPEED_TIME")
+        }
+    }
+
+    private mutating func tls(_ tls: TLSSettings) {
+        long(CURLOPT_SSL_VERIFYPEER, tls.insecureSkipTLSVerify ? 0 : 1, "SSL_VERIFYPEER")
+        long(CURLOPT_SSL_VERIFYHOST, tls.insecureSkipTLSVerify ? 0 : 2, "SSL_VERIFYHOST")
+        if let ca = tls.certificateAuthority { blob(CURLOPT_CAINFO_BLOB, ca, "CAINFO_BLOB") }
+        if let identity = tls.identity {
+            blob(CURLOPT_SSLCERT_BLOB, identity.certificate, "SSLCERT_BLOB")
+            string(CURLOPT_SSLCERTTYPE, "PEM", "SSLCERTTYPE")
+            blob(CURLOPT_SSLKEY_BLOB, identity.key, "SSLKEY_BLOB")
+            string(CURLOPT_SSLKEYTYPE, "PEM", "SSLKEYTYPE")
+        }
+    }
+
+    // MARK: typed setters
+
+    mutating func long(_ option: CURLoption, _ value: Int, _ name: String) {
+        check(cairn_curl_setopt_long(easy, option, value), name)
+    }
+
+    mutating func off(_ option: CURLoption, _ value: Int64, _ name: String) {
+        check(cairn_curl_setopt_off(easy, option, curl_off_t(value)), name)
+    }
+
+    mutating func string(_ option: CURLoption, _ value: String, _ name: String) {
+        // libcurl copies string options (curl_easy_setopt docs), so a temporary C string is enough.
+        check(cairn_curl_setopt_string(easy, option, value), name)
+    }
+
+    mutating func pointer(_ option: CURLoption, _ value: UnsafeMutableRawPointer?, _ name: String) {
+        check(cairn_curl_setopt_pointer(easy, option, value), name)
+    }
+
+    mutating func callback(_ option: CURLoption, _ value: cairn_curl_data_callback, _ name: String) {
+        check(cairn_curl_setopt_callback(easy, option, value), name)
+    }
+
+    mutating func blob(_ option: CURLoption, _ bytes: [UInt8], _ name: String) {
+        check(bytes.withUnsafeBytes { cairn_curl_setopt_blob(easy, option, $0.baseAddress, $0.count) }, name)
+    }
+
+    private mutating func check(_ code: CURLcode, _ name: String) {
+        guard code != CURLE_OK, failure == nil else { return }
+        failure = "libcurl refused CURLOPT_\(name): \(String(cString: curl_easy_strerror(code)))"
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
