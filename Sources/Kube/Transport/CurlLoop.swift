@@ -120,20 +120,20 @@ final class CurlLoop: @unchecked Sendable {
         case .cancel(let id):
             guard let transfer = transfers.remove(id: id) else { return }
             curl_multi_remove_handle(multi, transfer.easy)
-            transfer.complete(with: CancellationError())
             forget(id)
+            transfer.complete(with: CancellationError())
         }
     }
 
     private func start(id: UInt64, request: HTTPRequest, sink: TransferSink, in transfers: inout Transfers) {
         guard let transfer = CurlTransfer(id: id, request: request, sink: sink) else {
-            fail(sink, TransportError(.other, method: request.method, url: request.url, message: "curl_easy_init failed"))
             forget(id)
+            fail(sink, TransportError(.other, method: request.method, url: request.url, message: "curl_easy_init failed"))
             return
         }
         if let error = transfer.configure() {
-            transfer.complete(with: error)
             forget(id)
+            transfer.complete(with: error)
             return
         }
         transfers.insert(transfer)
@@ -147,11 +147,13 @@ final class CurlLoop: @unchecked Sendable {
             let code = Int(message.pointee.data.result.rawValue)
             guard let transfer = transfers.remove(easy: easy) else { continue }
             curl_multi_remove_handle(multi, easy)
-            transfer.finish(curlCode: code)
             forget(transfer.id)
+            transfer.finish(curlCode: code)
         }
     }
 
+    /// Drops `id` from the in-flight set; called before the sink hears the outcome, so a caller
+    /// that has its answer never sees its own request still counted.
     private func forget(_ id: UInt64) {
         _ = inbox.withLock { $0.inFlight.remove(id) }
     }
