@@ -79,7 +79,7 @@ final class ScriptedServer: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 64) == 0 && getsockname(listener, pointer, &length) == 0
+                bind(listener, pointer, length) == 0 && listen(listener, SOMAXCONN) == 0 && getsockname(listener, pointer, &length) == 0
             }
         }
         guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
@@ -96,17 +96,20 @@ final class ScriptedServer: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var received: [ReceivedRequest] { state.withLock { $0.received } }
 
+    /// Stops accepting and cuts open connections.
+    ///
+    /// File descriptors are closed only by the threads that own them, and connection ones are shut
+    /// down and closed under `state`'s lock, so a number reused by another test's socket is never hit.
     func stop() {
-        let connections = state.withLock { state in
+        state.withLock { state in
             state.stopped = true
-            return state.openConnections
+            for fd in state.openConnections { shutdown(fd, Int32(SHUT_RDWR)) }
         }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 { return }
@@ -129,8 +132,10 @@ final class ScriptedServer: Sendable {
             }
             guard answer(handler(request, index), on: fd) else { break }
         }
-        _ = state.withLock { $0.openConnections.remove(fd) }
-        close(fd)
+        state.withLock { state in
+            state.openConnections.remove(fd)
+            close(fd)
+        }
     }
 
     /// Writes a reply; false when the connection must close afterwards.
