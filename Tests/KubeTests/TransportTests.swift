@@ -78,6 +78,33 @@ import Testing
         #expect(transport.loop.inFlightCount == 0)
     }
 
+    @Test func givenASlowAnswer_whenTheTaskIsCancelled_thenCancellationErrorAndTheHandleIsRemoved() async throws {
+        let server = try ScriptedServer(replies: [Reply(body: .full([]), delayMilliseconds: 2000)])
+        defer { server.stop() }
+        let transport = HTTPTransport()
+
+        let task = Task { try await transport.send(request(server.url + "/slow")) }
+        try await waitUntil { transport.loop.inFlightCount == 1 }
+        task.cancel()
+
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(transport.loop.inFlightCount == 0)
+    }
+
+    @Test func givenACancelledTask_whenSending_thenItFailsWithoutReachingTheServer() async throws {
+        let server = try ScriptedServer(replies: [.json(200, "{}")])
+        defer { server.stop() }
+        let transport = HTTPTransport()
+
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await transport.send(request(server.url + "/never"))
+        }
+
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(server.received.isEmpty)
+    }
+
     @Test func givenAStreamingResponse_whenTheTaskIsCancelled_thenTheHandleIsRemoved() async throws {
         let server = try ScriptedServer(replies: [.chunks(["a", "b"], delayMilliseconds: 100, terminate: false)])
         defer { server.stop() }

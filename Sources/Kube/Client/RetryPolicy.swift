@@ -25,7 +25,7 @@ public struct RetryPolicy: Sendable {
 
     /// Whether a transport failure is worth another attempt for this verb.
     static func isRetryable(_ error: TransportError, idempotent: Bool) -> Bool {
-        error.kind == .connect || (idempotent && (error.kind == .truncated || error.kind == .other))
+        error.kind == .connect || (idempotent && error.kind == .truncated)
     }
 
     /// The wait after attempt `attempt` (1-based) failed, honouring `Retry-After` seconds.

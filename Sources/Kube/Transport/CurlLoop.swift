@@ -15,12 +15,12 @@ final class CurlLoop: @unchecked Sendable {
     // can touch a freed handle.
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
+    private let lastID = Atomic<UInt64>(0)
 
     private struct Inbox {
         var commands: [Command] = []
         var inFlight: Set<UInt64> = []
         var closed = false
-        var nextID: UInt64 = 1
     }
 
     private enum Command {
@@ -40,33 +40,26 @@ final class CurlLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a request; the sink hears the outcome exactly once. Returns its id for `cancel`.
+    /// A fresh id for `submit`; taken first, so a cancellation handler always knows what to cancel.
+    func makeID() -> UInt64 { lastID.add(1, ordering: .relaxed).newValue }
+
+    /// Queues a request; the sink hears the outcome exactly once.
     ///
-    /// A request submitted from a cancelled task fails at once with `CancellationError`, so a
-    /// cancellation that raced ahead of the submission is not lost.
-    @discardableResult
-    func submit(_ request: HTTPRequest, to sink: TransferSink) -> UInt64? {
-        let outcome: Result<UInt64, any Error> = inbox.withLock { inbox in
+    /// Cancellation cannot slip between submitting and cancelling: a task's cancelled flag is set
+    /// before its handlers run, and both this check and `cancel`'s look-up happen under `inbox`'s
+    /// lock. Either `cancel` finds the id in flight, or this sees the task cancelled and fails now.
+    func submit(id: UInt64, _ request: HTTPRequest, to sink: TransferSink) {
+        let refusal: (any Error)? = inbox.withLock { inbox in
             if inbox.closed {
-                return .failure(TransportError(.closed, method: request.method, url: request.url, message: "the Kube client was shut down"))
+                return TransportError(.closed, method: request.method, url: request.url, message: "the Kube client was shut down")
             }
-            if Task.isCancelled { return .failure(CancellationError()) }
-            let id = inbox.nextID
-            inbox.nextID += 1
+            if Task.isCancelled { return CancellationError() }
             inbox.inFlight.insert(id)
             inbox.commands.append(.add(id, request, sink))
             curl_multi_wakeup(multi)
-            return .success(id)
-        }
-        switch outcome {
-        case .success(let id): return id
-        case .failure(let error):
-            switch sink {
-            case .unary(let continuation): continuation.resume(throwing: error)
-            case .stream(let continuation): continuation.finish(throwing: error)
-            }
             return nil
         }
+        if let refusal { fail(sink, refusal) }
     }
 
     /// Removes a request's easy handle, if it is still running; its sink ends with `CancellationError`.
@@ -108,7 +101,7 @@ final class CurlLoop: @unchecked Sendable {
         }
         for transfer in transfers.removeAll() {
             curl_multi_remove_handle(multi, transfer.easy)
-            transfer.complete(with: TransportError(.closed, method: "", url: "", message: "the Kube client was shut down"))
+            transfer.complete(with: transfer.error(.closed, "the Kube client was shut down"))
         }
         curl_multi_cleanup(multi)
     }
@@ -128,7 +121,7 @@ final class CurlLoop: @unchecked Sendable {
     private func start(id: UInt64, request: HTTPRequest, sink: TransferSink, in transfers: inout Transfers) {
         guard let transfer = CurlTransfer(id: id, request: request, sink: sink) else {
             forget(id)
-            fail(sink, TransportError(.other, method: request.method, url: request.url, message: "curl_easy_init failed"))
+            fail(sink, TransportError(.other, method: request.method, url: request.url, message: "curl_easy_init failed: out of memory"))
             return
         }
         if let error = transfer.configure() {

@@ -93,6 +93,11 @@ final class CurlTransfer {
         }
     }
 
+    /// An error about this transfer's request.
+    func error(_ kind: TransportError.Kind, _ message: String) -> TransportError {
+        TransportError(kind, method: request.method, url: request.url, message: message)
+    }
+
     /// Ends the transfer with `error`, or with success when nil, and frees the handle.
     func complete(with error: (any Error)?) {
         guard !finished else { return }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Sends HTTP requests over a shared `CurlLoop`, bridged to async/await.
 ///
 /// The loop thread stops when the transport is released.
@@ -10,14 +8,13 @@ final class HTTPTransport: Sendable {
 
     /// Sends a request and waits for the whole response. Cancelling the task removes the request.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let id = Mutex<UInt64?>(nil)
+        let id = loop.makeID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let submitted = loop.submit(request, to: .unary(continuation))
-                id.withLock { $0 = submitted }
+                loop.submit(id: id, request, to: .unary(continuation))
             }
         } onCancel: {
-            if let submitted = id.withLock({ $0 }) { loop.cancel(submitted) }
+            loop.cancel(id)
         }
     }
 
@@ -26,13 +23,10 @@ final class HTTPTransport: Sendable {
     /// Ending the iteration, or cancelling the task that iterates, removes the request.
     func stream(_ request: HTTPRequest) -> AsyncThrowingStream<StreamPart, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: StreamPart.self)
-        let id = Mutex<UInt64?>(nil)
+        let id = loop.makeID()
         let loop = self.loop
-        continuation.onTermination = { _ in
-            if let submitted = id.withLock({ $0 }) { loop.cancel(submitted) }
-        }
-        let submitted = loop.submit(request, to: .stream(continuation))
-        id.withLock { $0 = submitted }
+        continuation.onTermination = { _ in loop.cancel(id) }
+        loop.submit(id: id, request, to: .stream(continuation))
         return stream
     }
 }
