@@ -51,7 +51,7 @@ final class TLSServer: Sendable {
     }
 
     private static func makeCertificates(in directory: TempDirectory) throws {
-        try directory.write("ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        try directory.write("ext", "subjectAltName=IP:127.0.0.1,DNS:kubernetes.cairn.invalid\n")
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                      "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=cairn-test-ca"], in: directory)
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -79,11 +79,12 @@ final class TLSServer: Sendable {
 
 @Suite(.enabled(if: ["/usr/bin/openssl", "/usr/bin/stdbuf"].allSatisfy(FileManager.default.isExecutableFile(atPath:))))
 struct TLSTests {
-    func request(_ server: TLSServer, ca: String, identity: Bool = false, insecure: Bool = false) throws -> HTTPRequest {
+    func request(_ server: TLSServer, ca: String, identity: Bool = false, insecure: Bool = false, serverName: String? = nil) throws -> HTTPRequest {
         var request = HTTPRequest(method: "GET", url: server.url + "/", timeouts: .unary(connect: .seconds(5), total: .seconds(5)),
                                   userAgent: "cairn/test")
         request.tls.certificateAuthority = try server.file(ca)
         request.tls.insecureSkipTLSVerify = insecure
+        request.tls.serverName = serverName
         if identity { request.tls.identity = ClientIdentity(certificate: try server.file("client.pem"), key: try server.file("client.key")) }
         return request
     }
@@ -105,6 +106,28 @@ struct TLSTests {
             try await HTTPTransport().send(try request(server, ca: "ca.pem"))
         }
 
+        #expect(error?.url == server.url + "/")
+    }
+
+    @Test func givenATLSServerNameThatDoesNotResolve_whenConnectingByIP_thenTheCertificateIsCheckedAgainstIt() async throws {
+        let server = try TLSServer(requireClient: false)
+        defer { server.stop() }
+
+        let response = try await HTTPTransport().send(try request(server, ca: "ca.pem", serverName: "kubernetes.cairn.invalid"))
+
+        #expect(response.status == 200)
+    }
+
+    @Test func givenATLSServerNameTheCertificateLacks_whenConnecting_thenTheNameMismatchIsReported() async throws {
+        let server = try TLSServer(requireClient: false)
+        defer { server.stop() }
+
+        let error = await #expect(throws: TransportError.self) {
+            try await HTTPTransport().send(try request(server, ca: "ca.pem", serverName: "api.example"))
+        }
+
+        #expect(error?.kind == .tls)
+        #expect(error?.message.contains("api.example") == true)
         #expect(error?.url == server.url + "/")
     }
 

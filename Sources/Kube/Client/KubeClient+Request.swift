@@ -22,7 +22,8 @@ extension KubeClient {
         }
         request.tls = TLSSettings(certificateAuthority: connection.certificateAuthority,
                                   identity: try connection.clientIdentity(),
-                                  insecureSkipTLSVerify: connection.insecureSkipTLSVerify)
+                                  insecureSkipTLSVerify: connection.insecureSkipTLSVerify,
+                                  serverName: connection.tlsServerName)
         request.proxy = connection.proxyURL
         return request
     }

@@ -1,22 +1,30 @@
+import Foundation
 import CCurl
 
 /// Sets libcurl options on one easy handle, remembering the first one libcurl refused.
 struct CurlOptionSetter {
     let easy: UnsafeMutableRawPointer
     private(set) var failure: String?
-    private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The string lists handed to libcurl, which must outlive the transfer; the owner frees them.
+    private(set) var lists: [UnsafeMutablePointer<curl_slist>] = []
 
     init(easy: UnsafeMutableRawPointer) { self.easy = easy }
 
     /// Every option a request needs: method, body, headers, timeouts, TLS, HTTP version.
     mutating func configure(_ request: HTTPRequest) {
-        string(CURLOPT_URL, request.url, "URL")
+        if let serverName = request.tls.serverName, let route = ServerNameRoute(url: request.url, serverName: serverName) {
+            string(CURLOPT_URL, route.url, "URL")
+            list(CURLOPT_CONNECT_TO, [route.connectTo], "CONNECT_TO")
+            headers(request.headers + [("Host", route.hostHeader)])
+        } else {
+            string(CURLOPT_URL, request.url, "URL")
+            headers(request.headers)
+        }
         string(CURLOPT_USERAGENT, request.userAgent, "USERAGENT")
         long(CURLOPT_NOSIGNAL, 1, "NOSIGNAL")
         long(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS), "HTTP_VERSION")
         long(CURLOPT_TCP_KEEPALIVE, 1, "TCP_KEEPALIVE")
         method(request)
-        headers(request.headers)
         timeouts(request.timeouts)
         tls(request.tls)
         if let proxy = request.proxy { string(CURLOPT_PROXY, proxy, "PROXY") }
@@ -40,10 +48,14 @@ struct CurlOptionSetter {
 
     private mutating func headers(_ fields: [(name: String, value: String)]) {
         // An empty `Expect:` stops libcurl from waiting for 100 Continue before sending a body.
-        for line in fields.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
-            headerList = curl_slist_append(headerList, line)
-        }
-        pointer(CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList), "HTTPHEADER")
+        list(CURLOPT_HTTPHEADER, fields.map { "\($0.name): \($0.value)" } + ["Expect:"], "HTTPHEADER")
+    }
+
+    private mutating func list(_ option: CURLoption, _ lines: [String], _ name: String) {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for line in lines { list = curl_slist_append(list, line) }
+        if let list { lists.append(list) }
+        pointer(option, UnsafeMutableRawPointer(list), name)
     }
 
     private mutating func timeouts(_ timeouts: TransferTimeouts) {
@@ -101,6 +113,26 @@ struct CurlOptionSetter {
     private mutating func check(_ code: CURLcode, _ name: String) {
         guard code != CURLE_OK, failure == nil else { return }
         failure = "libcurl refused CURLOPT_\(name): \(String(cString: curl_easy_strerror(code)))"
+    }
+}
+
+/// How to verify the server certificate against `tls-server-name` instead of the URL's host:
+/// libcurl takes the SNI and verification name from the URL, so the URL names the server name and
+/// CURLOPT_CONNECT_TO sends the connection to the real host, whose name stays in the Host header.
+struct ServerNameRoute {
+    let url: String
+    let connectTo: String
+    let hostHeader: String
+
+    init?(url original: String, serverName: String) {
+        guard var components = URLComponents(string: original), let host = components.host, host != serverName else { return nil }
+        let port = components.port ?? (components.scheme == "http" ? 80 : 443)
+        let connectHost = host.contains(":") ? "[\(host)]" : host
+        components.host = serverName
+        guard let url = components.string else { return nil }
+        self.url = url
+        connectTo = "\(serverName):\(port):\(connectHost):\(port)"
+        hostHeader = components.port.map { "\(connectHost):\($0)" } ?? connectHost
     }
 }
 

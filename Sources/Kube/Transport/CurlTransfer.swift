@@ -15,7 +15,7 @@ final class CurlTransfer {
     let easy: UnsafeMutableRawPointer
     private let request: HTTPRequest
     private let sink: TransferSink
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var lists: [UnsafeMutablePointer<curl_slist>] = []
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private var status = 0
     private var headers = HTTPHeaders()
@@ -43,7 +43,7 @@ final class CurlTransfer {
         setter.pointer(CURLOPT_HEADERDATA, user, "HEADERDATA")
         setter.callback(CURLOPT_HEADERFUNCTION, curlHeaderCallback, "HEADERFUNCTION")
         setter.configure(request)
-        headerList = setter.headerList
+        lists = setter.lists
         guard let failure = setter.failure else { return nil }
         return TransportError(.other, method: request.method, url: request.url, message: failure)
     }
@@ -110,7 +110,7 @@ final class CurlTransfer {
             if error == nil { deliverHead() }
             continuation.finish(throwing: error)
         }
-        curl_slist_free_all(headerList)
+        lists.forEach { curl_slist_free_all($0) }
         curl_easy_cleanup(easy)
         errorBuffer.deallocate()
     }

@@ -21,6 +21,8 @@ struct TLSSettings: Sendable {
     var certificateAuthority: [UInt8]?
     var identity: ClientIdentity?
     var insecureSkipTLSVerify = false
+    /// The name to verify the certificate against (and send as SNI), when not the URL's host.
+    var serverName: String?
 }
 
 /// How long a request may take.
