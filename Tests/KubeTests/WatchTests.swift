@@ -28,7 +28,7 @@ import YAML
             return
         }
         #expect(marker[path: "metadata", "resourceVersion"] == "13")
-        #expect(status.code == 410 && KubeError(status: status, verb: "GET", url: "").kind == .gone)
+        #expect(status.code == 410 && status.errorKind == .gone)
         let received = try #require(server.received.first)
         #expect(received.path == "/api/v1/namespaces/app/pods")
         #expect(received.query == ["watch": "true", "resourceVersion": "10", "allowWatchBookmarks": "true", "timeoutSeconds": "30"])

@@ -47,4 +47,8 @@ public struct KubeStatus: Sendable, Equatable {
             Cause(reason: $0["reason"]?.string, message: $0["message"]?.string, field: $0["field"]?.string)
         }
     }
+
+    /// What kind of failure this status reports, as `KubeError` would classify it: a watch's
+    /// `.error(status)` with `status.errorKind == .gone` means list again.
+    public var errorKind: KubeError.Kind { KubeError.kind(reason: reason, code: code ?? 500) }
 }
