@@ -16,6 +16,7 @@ import YAML
         #expect(received.headers["authorization"] == "Bearer secret-token")
         #expect(received.headers["accept"] == "application/json")
         #expect(received.headers["user-agent"] == "cairn/\(KubeClient.version)")
+        #expect(received.headers["accept-encoding"]?.contains("gzip") == true)
     }
 
     @Test func givenSelectorsAndAPageLimit_whenListing_thenTheQueryIsEncodedAndThePageRead() async throws {

@@ -61,6 +61,9 @@ struct CurlOptionSetter {
     private mutating func timeouts(_ timeouts: TransferTimeouts) {
         switch timeouts {
         case .unary(let connect, let total):
+            // Every encoding libcurl can decode; the API server gzips large lists. Watches stay
+            // plain so each event is readable as soon as it arrives.
+            string(CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING")
             long(CURLOPT_CONNECTTIMEOUT_MS, connect.milliseconds, "CONNECTTIMEOUT_MS")
             long(CURLOPT_TIMEOUT_MS, total.milliseconds, "TIMEOUT_MS")
         case .streaming(let connect, let idle):
