@@ -10,9 +10,11 @@ import Synchronization
 /// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
 final class CurlLoop: @unchecked Sendable {
     // @unchecked because `multi` is a raw pointer. Safe: besides the loop thread, `multi` is used
-    // only by `curl_multi_wakeup`, always while holding `inbox` and only while `closed` is false;
-    // the loop thread sets `closed` under the same lock before `curl_multi_cleanup`, so no wakeup
-    // can touch a freed handle.
+    // only by `curl_multi_wakeup`, always while holding `inbox` and only while `closed` is false.
+    // `shutdown` sets `closed` under that lock; the loop thread reads it under that lock and only
+    // then calls `curl_multi_cleanup`, so no wakeup can touch a freed handle. Everything else the
+    // loop owns (easy handles, `CurlTransfer`s) lives in `run`'s locals and never leaves the thread;
+    // callers see only their continuation, which the transfer resumes exactly once (`finished`).
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let lastID = Atomic<UInt64>(0)
