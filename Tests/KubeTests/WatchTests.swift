@@ -60,6 +60,23 @@ import YAML
         #expect(error?.message.contains("ended inside an event") == true)
     }
 
+    @Test func givenAWatchThatFallsSilent_whenTheIdleLimitPasses_thenItEndsWithATimeout() async throws {
+        let server = try ScriptedServer(replies: [.chunks([Self.added + "\n", Self.modified + "\n"], delayMilliseconds: 4000, terminate: false)])
+        defer { server.stop() }
+        var connection = ClusterConnection(server: server.url)
+        connection.credentials = .none
+        var options = KubeClientOptions()
+        options.watchIdleTimeout = .seconds(1)  // libcurl counts the idle limit in whole seconds
+        let client = KubeClient(connection: connection, options: options, clock: ManualClock())
+
+        let error = await #expect(throws: TransportError.self) {
+            for try await _ in client.watch(pods, namespace: "app") {}
+        }
+
+        #expect(error?.kind == .timeout)
+        #expect(server.received.count == 1)
+    }
+
     @Test func givenAnExpiredResourceVersion_whenStartingAWatch_thenGoneIsThrown() async throws {
         let server = try ScriptedServer(replies: [status(410, "Expired", "too old resource version: 1 (50)")])
         defer { server.stop() }
