@@ -40,3 +40,8 @@ static inline CURLcode cairn_curl_getinfo_long(CURL *easy, CURLINFO info, long *
 static inline CURLMcode cairn_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+
+/// Resumes a transfer whose write callback returned CURL_WRITEFUNC_PAUSE.
+static inline CURLcode cairn_curl_unpause(CURL *easy) {
+    return curl_easy_pause(easy, CURLPAUSE_CONT);
+}

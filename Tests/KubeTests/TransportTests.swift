@@ -105,6 +105,28 @@ import Testing
         #expect(server.received.isEmpty)
     }
 
+    @Test func givenASlowStreamConsumer_whenTheServerSendsFaster_thenTheTransferPausesAndLosesNothing() async throws {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        let pieces = (0..<60).map { String(repeating: letters[$0 % 26], count: 1024) }
+        let server = try ScriptedServer(replies: [.chunks(pieces)])
+        defer { server.stop() }
+        let transport = HTTPTransport()
+        var streaming = request(server.url + "/watch")
+        streaming.timeouts = .streaming(connect: .seconds(2), idle: .seconds(30))
+
+        let stream = transport.stream(streaming, highWater: 4096)
+        var received: [UInt8] = []
+        for try await part in stream {
+            guard case .body(let bytes) = part else { continue }
+            received += bytes
+            try await Task.sleep(for: .milliseconds(2))
+        }
+
+        #expect(received == Array(pieces.joined().utf8))
+        #expect(stream.backlog.pauses > 0)
+        #expect(transport.loop.inFlightCount == 0)
+    }
+
     @Test func givenAStreamingResponse_whenTheTaskIsCancelled_thenTheHandleIsRemoved() async throws {
         let server = try ScriptedServer(replies: [.chunks(["a", "b"], delayMilliseconds: 100, terminate: false)])
         defer { server.stop() }

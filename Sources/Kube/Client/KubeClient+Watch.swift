@@ -38,7 +38,7 @@ extension KubeClient {
     }
 
     /// Reads the head; a non-200 answer is read whole and thrown as `KubeError`.
-    private func expectSuccess(_ parts: inout AsyncThrowingStream<StreamPart, any Error>.Iterator, request: HTTPRequest) async throws {
+    private func expectSuccess(_ parts: inout ResponseStream.Iterator, request: HTTPRequest) async throws {
         guard case .head(let status, _)? = try await parts.next() else {
             throw KubeError(kind: .invalidResponse, status: nil, verb: request.method, url: request.url, httpCode: 0,
                             message: "the watch ended before its response headers")

@@ -28,6 +28,7 @@ final class CurlLoop: @unchecked Sendable {
     private enum Command {
         case add(UInt64, HTTPRequest, TransferSink)
         case cancel(UInt64)
+        case resume(UInt64)
     }
 
     /// Starts the loop thread.
@@ -69,6 +70,15 @@ final class CurlLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.closed, inbox.inFlight.contains(id) else { return }
             inbox.commands.append(.cancel(id))
+            curl_multi_wakeup(multi)
+        }
+    }
+
+    /// Resumes a streamed transfer that was paused because its consumer fell behind.
+    func resume(_ id: UInt64) {
+        inbox.withLock { inbox in
+            guard !inbox.closed, inbox.inFlight.contains(id) else { return }
+            inbox.commands.append(.resume(id))
             curl_multi_wakeup(multi)
         }
     }
@@ -117,6 +127,8 @@ final class CurlLoop: @unchecked Sendable {
             curl_multi_remove_handle(multi, transfer.easy)
             forget(id)
             transfer.complete(with: CancellationError())
+        case .resume(let id):
+            transfers[id]?.unpause()
         }
     }
 
@@ -156,7 +168,7 @@ final class CurlLoop: @unchecked Sendable {
     private func fail(_ sink: TransferSink, _ error: any Error) {
         switch sink {
         case .unary(let continuation): continuation.resume(throwing: error)
-        case .stream(let continuation): continuation.finish(throwing: error)
+        case .stream(let continuation, _): continuation.finish(throwing: error)
         }
     }
 }
@@ -170,6 +182,8 @@ private struct Transfers {
         byID[transfer.id] = transfer
         idByHandle[transfer.easy] = transfer.id
     }
+
+    subscript(id: UInt64) -> CurlTransfer? { byID[id] }
 
     mutating func remove(id: UInt64) -> CurlTransfer? {
         guard let transfer = byID.removeValue(forKey: id) else { return nil }

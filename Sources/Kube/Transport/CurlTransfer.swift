@@ -3,7 +3,7 @@ import CCurl
 /// Where a transfer delivers its outcome. Each transfer resumes or finishes its sink exactly once.
 enum TransferSink: Sendable {
     case unary(CheckedContinuation<HTTPResponse, any Error>)
-    case stream(AsyncThrowingStream<StreamPart, any Error>.Continuation)
+    case stream(AsyncThrowingStream<StreamPart, any Error>.Continuation, StreamBacklog)
 }
 
 /// One request on its easy handle.
@@ -63,17 +63,26 @@ final class CurlTransfer {
         }
     }
 
-    fileprivate func receiveBody(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// Takes body bytes; false when the consumer is behind and libcurl must hold them (pause).
+    fileprivate func receiveBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         switch sink {
-        case .unary: body.append(contentsOf: bytes)
-        case .stream(let continuation):
+        case .unary:
+            body.append(contentsOf: bytes)
+        case .stream(let continuation, let backlog):
             deliverHead()
+            guard backlog.admit(bytes.count) else { return false }
             continuation.yield(.body(Array(bytes)))
         }
+        return true
+    }
+
+    /// Lets libcurl deliver again after a pause; the held bytes come through `receiveBody` at once.
+    func unpause() {
+        if !finished { cairn_curl_unpause(easy) }
     }
 
     private func deliverHead() {
-        guard case .stream(let continuation) = sink, !headDelivered else { return }
+        guard case .stream(let continuation, _) = sink, !headDelivered else { return }
         headDelivered = true
         continuation.yield(.head(status: status, headers: headers))
     }
@@ -106,7 +115,7 @@ final class CurlTransfer {
         case .unary(let continuation):
             if let error { continuation.resume(throwing: error) }
             else { continuation.resume(returning: HTTPResponse(status: status, headers: headers, body: body)) }
-        case .stream(let continuation):
+        case .stream(let continuation, _):
             if error == nil { deliverHead() }
             continuation.finish(throwing: error)
         }
@@ -120,10 +129,10 @@ private let curlWriteCallback: cairn_curl_data_callback = { data, size, count, u
     guard let data, let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count
-    data.withMemoryRebound(to: UInt8.self, capacity: length) {
+    let taken = data.withMemoryRebound(to: UInt8.self, capacity: length) {
         transfer.receiveBody(UnsafeBufferPointer(start: $0, count: length))
     }
-    return length
+    return taken ? length : Int(CURL_WRITEFUNC_PAUSE)
 }
 
 private let curlHeaderCallback: cairn_curl_data_callback = { data, size, count, user in

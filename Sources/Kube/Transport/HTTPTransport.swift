@@ -21,12 +21,14 @@ final class HTTPTransport: Sendable {
     /// Starts a request whose body arrives piece by piece: first `.head`, then `.body` chunks.
     ///
     /// Ending the iteration, or cancelling the task that iterates, removes the request.
-    func stream(_ request: HTTPRequest) -> AsyncThrowingStream<StreamPart, any Error> {
+    /// At most about `highWater` unread bytes are buffered; past that the socket is left unread.
+    func stream(_ request: HTTPRequest, highWater: Int = 4 << 20) -> ResponseStream {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: StreamPart.self)
         let id = loop.makeID()
         let loop = self.loop
+        let backlog = StreamBacklog(highWater: highWater)
         continuation.onTermination = { _ in loop.cancel(id) }
-        loop.submit(id: id, request, to: .stream(continuation))
-        return stream
+        loop.submit(id: id, request, to: .stream(continuation, backlog))
+        return ResponseStream(parts: stream, backlog: backlog, resume: { loop.resume(id) })
     }
 }
