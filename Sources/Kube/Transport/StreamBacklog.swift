@@ -65,7 +65,15 @@ struct ResponseStream: AsyncSequence, Sendable {
         let resume: @Sendable () -> Void
 
         mutating func next() async throws -> StreamPart? {
-            let part = try await parts.next()
+            credit(try await parts.next())
+        }
+
+        /// Reads on the caller's actor, so an actor can keep the iterator.
+        mutating func next(isolation actor: isolated (any Actor)?) async throws -> StreamPart? {
+            credit(try await parts.next(isolation: actor))
+        }
+
+        private func credit(_ part: StreamPart?) -> StreamPart? {
             if case .body(let bytes)? = part, backlog.consumed(bytes.count) { resume() }
             return part
         }
