@@ -15,6 +15,8 @@ cairn_missing_packages() {
     pkg-config --exists yaml-0.1 2>/dev/null || missing+=(libyaml-dev)
     pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev)
     command -v restic >/dev/null 2>&1 || missing+=(restic)
+    # The Kube client's TLS tests run a real `openssl s_server`.
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     # Some images ship kubectl from another package; kubernetes-client would clash with it.
     command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
     echo "${missing[@]}"
