@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -54,7 +55,9 @@ let package = Package(
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
         .testTarget(name: "BlueprintTests", dependencies: ["Blueprint", "CairnAPI", "YAML"]),
         .testTarget(name: "KubeTests", dependencies: ["Kube", "YAML"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "YAML", "CairnAPI"]),
+        .testTarget(
+            name: "SandboxTests",
+            dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,12 @@ import YAML
 struct KubectlHarness: Sendable {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let backupConfigurations = ResourceID(group: "cairn.dev", version: "v1alpha1", plural: "backupconfigurations")
-    static let kubectlPath = "/usr/bin/kubectl"
+    /// kubectl from PATH (scripts/ installs Debian's kubernetes-client when there is none).
+    static let kubectlPath: String = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
+        return path.split(separator: ":").map { "\($0)/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? "/usr/bin/kubectl"
+    }()
 
     let server: SandboxServer
     let directory: URL

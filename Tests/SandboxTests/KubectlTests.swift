@@ -66,18 +66,13 @@ struct KubectlTests {
     @Test func givenAWatchingKubectl_WhenABackupConfigurationIsCreated_ThenItPrintsTheRow() async throws {
         try await KubectlHarness.with { harness in
             try await harness.applyCRD()
-            let watch = try Processes.stream(KubectlHarness.kubectlPath, harness.baseArguments() + ["get", "bc", "-w", "--request-timeout=30s"])
-            do {
+            let row = try await Processes.streaming(KubectlHarness.kubectlPath, harness.baseArguments() + ["get", "bc", "-w", "--request-timeout=30s"]) { watch in
                 // kubectl lists, then watches from the list's resourceVersion: the object shows up
                 // whether it is created before or after the watch opens.
                 try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("watched"))
-                let row = try await watch.firstLine { $0.hasPrefix("watched ") }
-                #expect(row.contains("postgres"))
-            } catch {
-                await watch.stop()
-                throw error
+                return try await watch.firstLine { $0.hasPrefix("watched ") }
             }
-            await watch.stop()
+            #expect(row.contains("postgres"))
         }
     }
 
