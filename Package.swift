@@ -45,6 +45,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Test support shared by the test targets: a sandbox (or a real cluster) per test.
+        .target(
+            name: "CairnTesting",
+            dependencies: ["Kube", "Sandbox", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "cairn",
             dependencies: [
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "YAML"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

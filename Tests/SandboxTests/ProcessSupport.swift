@@ -32,7 +32,7 @@ enum Processes {
             input: .string(stdin ?? ""),
             output: .string(limit: outputLimit), error: .string(limit: outputLimit))
         return ProcessOutput(
-            status: code(result.terminationStatus), stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+            status: code(result.terminationStatus), stdout: result.standardOutput, stderr: result.standardError)
     }
 
     /// Runs a long-lived `executable` (`kubectl get -w`) and hands its stdout lines to `body`; when
