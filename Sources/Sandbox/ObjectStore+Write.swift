@@ -11,6 +11,7 @@ extension ObjectStore {
         var object = try normalized(body, type, resource, namespace: namespace)
         try checkNamespace(of: object, type)
         object = try named(object, type)
+        object = pruned(object, type, version: resource.version)
         try validate(object, type, version: resource.version)
         object = stampedForCreate(object, type)
         let key = ObjectKey(resource: type.groupResource, namespace: type.namespaced ? object.namespace : "", name: object.name)
@@ -100,6 +101,7 @@ extension ObjectStore {
         let key = try self.key(type, namespace: namespace, name: name)
         guard let old = objects[key] else { throw .notFound(type.groupResource, name) }
         try checkPreconditions(body, old, type, name: name)
+        let body = pruned(body, type, version: resource.version)
         let new = statusOnly ? withStatus(of: body, on: old) : try merged(body, over: old, type, resource)
         try validate(new, type, version: resource.version)
         let result = write(new, replacing: old, at: key, type)

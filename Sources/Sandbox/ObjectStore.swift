@@ -125,9 +125,16 @@ public actor ObjectStore {
         guard object.mapping != nil else { throw .badRequest("the body of the request was not a JSON object") }
     }
 
+    /// The object without the fields its schema does not declare, as kube-apiserver prunes custom
+    /// resources (built-in kinds have no schema in the sandbox and are kept as sent).
+    func pruned(_ object: Node, _ type: ResourceType, version: String) -> Node {
+        type.schemas[version]?.pruned(object).object ?? object
+    }
+
+    /// 422 Invalid with every cause unless the (pruned) object satisfies its schema.
     func validate(_ object: Node, _ type: ResourceType, version: String) throws(StatusError) {
         guard let schema = type.schemas[version] else { return }
-        let problems = schema.validate(object).filter { $0.kind != .unknownField }
+        let problems = schema.validate(object)
         guard !problems.isEmpty else { return }
         let causes = problems.map { StatusError.Cause(reason: $0.kind.causeType ?? "FieldValueInvalid", message: $0.message, field: $0.path) }
         throw .invalid(kind: type.kind, group: type.group, name: object.name, causes: causes)

@@ -175,4 +175,27 @@ import YAML
         lines.removeSubrange(start..<end)
         return lines.joined(separator: "\n")
     }
+
+    @Test func givenUndeclaredFields_whenPruned_thenOnlyThoseGoAndPreservingSchemasKeepEverything() throws {
+        let object = try YAML.parse("""
+            apiVersion: cairn.dev/v1alpha1
+            kind: Thing
+            metadata: {name: x, anything: kept}
+            extra: 1
+            spec:
+              storage: {name: s, typo: true}
+              sessions: [{name: a, colour: red}]
+              labels: {any: value}
+              template: {free: {form: [1, 2]}}
+            """)
+
+        let pruning = Self.schema.pruned(object)
+
+        #expect(pruning.removed == ["extra", "spec.storage.typo", "spec.sessions[0].colour"])
+        #expect(pruning.object["extra"] == nil)
+        #expect(pruning.object[path: "spec", "storage"] == .mapping(["name": "s"]))
+        #expect(pruning.object[path: "spec", "labels", "any"]?.string == "value", "additionalProperties keeps undeclared keys")
+        #expect(pruning.object[path: "spec", "template", "free", "form"] == [1, 2], "x-kubernetes-preserve-unknown-fields keeps everything below")
+        #expect(pruning.object[path: "metadata", "anything"]?.string == "kept", "ObjectMeta is the API server's own business")
+    }
 }

@@ -56,6 +56,21 @@ import YAML
         #expect(status.details?.group == "example.com")
     }
 
+    @Test func givenUnknownFields_whenCreatedAndUpdated_thenTheyArePrunedAndDoNotBumpTheGeneration() async throws {
+        let store = try await storeWithCRD()
+        let created = try await store.create(Fixture.object("w", spec: .mapping(["size": 2, "colour": "red"])), in: Self.widgets, namespace: "ns")
+        #expect(created[path: "spec", "colour"] == nil)
+        #expect(created[path: "spec", "size"]?.int == 2)
+
+        var renamed = created
+        renamed["spec"] = .mapping(["size": 2, "shade": "blue"])
+        let updated = try await store.update(renamed, in: Self.widgets, namespace: "ns", name: "w")
+
+        #expect(updated[path: "spec", "shade"] == nil)
+        #expect(updated[path: "metadata", "generation"]?.int == 1, "only an unknown field changed, so the spec did not")
+        #expect(updated[path: "metadata", "resourceVersion"] == created[path: "metadata", "resourceVersion"], "nothing changed, nothing written")
+    }
+
     @Test func givenACRDWithObjects_whenTheCRDIsDeleted_thenItsObjectsGoAndTheResourceIsNoLongerServed() async throws {
         let store = try await storeWithCRD()
         _ = try await store.create(Fixture.object("w", spec: .mapping(["size": 2])), in: Self.widgets, namespace: "ns")
