@@ -58,11 +58,9 @@ struct KubectlHarness: Sendable {
         return output.stdout
     }
 
-    /// Applies the repository's BackupConfiguration CRD. `--validate=false` because the sandbox
-    /// answers `/openapi/v2` and `/openapi/v3` with 404, which kubectl's client-side validation
-    /// treats as an error rather than skipping.
+    /// Applies the repository's BackupConfiguration CRD, with kubectl's default (strict) validation.
     func applyCRD() async throws {
-        try await kubectlOK("apply", "--validate=false", "-f", Self.repository.appendingPathComponent("crds/cairn.dev_backupconfigurations.yaml").path)
+        try await kubectlOK("apply", "-f", Self.repository.appendingPathComponent("crds/cairn.dev_backupconfigurations.yaml").path)
     }
 
     /// A BackupConfiguration named `name` in `default`.

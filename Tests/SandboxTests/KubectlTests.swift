@@ -9,7 +9,7 @@ struct KubectlTests {
     @Test func givenTheCRD_WhenABackupConfigurationIsApplied_ThenTheStoreHoldsIt_AndGetYAMLRoundTrips() async throws {
         try await KubectlHarness.with { harness in
             try await harness.applyCRD()
-            try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
+            try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
 
             let stored = try await harness.store.get(KubectlHarness.backupConfigurations, namespace: "default", name: "db")
             #expect(stored[path: "spec", "target", "name"]?.string == "postgres")
@@ -24,7 +24,7 @@ struct KubectlTests {
     @Test func givenABackupConfiguration_WhenGetPrintsATable_ThenItHasThePrinterColumns() async throws {
         try await KubectlHarness.with { harness in
             try await harness.applyCRD()
-            try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
+            try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
 
             let table = try await harness.kubectlOK("get", "bc")
             let lines = table.split(separator: "\n")
@@ -38,7 +38,7 @@ struct KubectlTests {
     @Test func givenABackupConfiguration_WhenAnnotatedAndLabelled_ThenTheStoreHasBoth() async throws {
         try await KubectlHarness.with { harness in
             try await harness.applyCRD()
-            try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
+            try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
 
             try await harness.kubectlOK("annotate", "bc", "db", "cairn.dev/note=hello")
             try await harness.kubectlOK("label", "bc", "db", "tier=gold")
@@ -52,7 +52,7 @@ struct KubectlTests {
     @Test func givenABackupConfiguration_WhenDeleted_ThenTheStoreNoLongerHasIt() async throws {
         try await KubectlHarness.with { harness in
             try await harness.applyCRD()
-            try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
+            try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
 
             let output = try await harness.kubectlOK("delete", "bc", "db")
 
@@ -69,7 +69,7 @@ struct KubectlTests {
             let row = try await Processes.streaming(KubectlHarness.kubectlPath, harness.baseArguments() + ["get", "bc", "-w", "--request-timeout=30s"]) { watch in
                 // kubectl lists, then watches from the list's resourceVersion: the object shows up
                 // whether it is created before or after the watch opens.
-                try await harness.kubectlOK("apply", "--validate=false", "-f", "-", stdin: KubectlHarness.backupConfiguration("watched"))
+                try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("watched"))
                 return try await watch.firstLine { $0.hasPrefix("watched ") }
             }
             #expect(row.contains("postgres"))
@@ -104,6 +104,42 @@ struct KubectlTests {
 
             #expect(output.status != 0)
             #expect(output.stderr.contains(#"Error from server (NotFound): backupconfigurations.cairn.dev "missing" not found"#), "\(output.stderr)")
+        }
+    }
+
+    @Test func givenAnUnknownField_WhenApplied_ThenKubectlReportsItAsTheAPIServerDoes() async throws {
+        try await KubectlHarness.with { harness in
+            try await harness.applyCRD()
+            let manifest = KubectlHarness.backupConfiguration("typo").replacingOccurrences(of: "  storage:", with: "  storrage: {}\n  storage:")
+
+            let strict = try await harness.kubectl("apply", "-f", "-", stdin: manifest)
+            #expect(strict.status != 0)
+            #expect(strict.stderr.contains(#"BackupConfiguration in version "v1alpha1" cannot be handled as a BackupConfiguration: strict decoding error: unknown field "spec.storrage""#), "\(strict.stderr)")
+            await #expect(throws: StatusError.self) {
+                try await harness.store.get(KubectlHarness.backupConfigurations, namespace: "default", name: "typo")
+            }
+
+            let warned = try await harness.kubectl("apply", "--validate=warn", "-f", "-", stdin: manifest)
+            #expect(warned.status == 0, "\(warned.stderr)")
+            #expect(warned.stderr.contains(#"Warning: unknown field "spec.storrage""#), "\(warned.stderr)")
+            let stored = try await harness.store.get(KubectlHarness.backupConfigurations, namespace: "default", name: "typo")
+            #expect(stored[path: "spec", "storrage"] == nil, "the API server prunes unknown fields")
+            #expect(stored[path: "spec", "storage", "name"]?.string == "default")
+        }
+    }
+
+    @Test func givenAnAppliedObject_WhenAppliedAgainWithAChange_ThenKubectlPatchesIt() async throws {
+        try await KubectlHarness.with { harness in
+            try await harness.applyCRD()
+            try await harness.kubectlOK("apply", "-f", "-", stdin: KubectlHarness.backupConfiguration("db"))
+            let changed = KubectlHarness.backupConfiguration("db").replacingOccurrences(of: "0 3 * * *", with: "30 4 * * *")
+
+            let output = try await harness.kubectlOK("apply", "-f", "-", stdin: changed)
+
+            #expect(output.contains("backupconfiguration.cairn.dev/db configured"), "\(output)")
+            let stored = try await harness.store.get(KubectlHarness.backupConfigurations, namespace: "default", name: "db")
+            #expect(stored[path: "spec", "sessions"]?.sequence?.first?["schedule"]?.string == "30 4 * * *")
+            #expect(stored[path: "metadata", "generation"]?.int == 2)
         }
     }
 }

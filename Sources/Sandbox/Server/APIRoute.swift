@@ -8,7 +8,11 @@ enum APIRoute: Equatable, Sendable {
     case groups
     /// `/api/v1` or `/apis/<group>/<version>`: the resources of one group version.
     case resourceList(group: String, version: String)
-    /// `/openapi/...`, which the sandbox does not serve.
+    /// `/openapi/v3`: the index of group versions.
+    case openAPIIndex
+    /// `/openapi/v3/api/v1` or `/openapi/v3/apis/<group>/<version>`.
+    case openAPIGroupVersion(group: String, version: String)
+    /// Other `/openapi/...` paths (`/openapi/v2`), which the sandbox does not serve.
     case openAPI
     /// A resource, collection or subresource.
     case resource(ResourcePath)
@@ -18,10 +22,19 @@ enum APIRoute: Equatable, Sendable {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch segments.first {
         case "version" where segments.count == 1: return .version
-        case "openapi": return .openAPI
+        case "openapi": return parseOpenAPI(Array(segments.dropFirst()))
         case "api": return parseCore(Array(segments.dropFirst()))
         case "apis": return parseGroup(Array(segments.dropFirst()))
         default: return nil
+        }
+    }
+
+    private static func parseOpenAPI(_ rest: [String]) -> APIRoute {
+        switch (rest.first, rest.count) {
+        case ("v3", 1): .openAPIIndex
+        case ("v3", 3) where rest[1] == "api": .openAPIGroupVersion(group: "", version: rest[2])
+        case ("v3", 4) where rest[1] == "apis": .openAPIGroupVersion(group: rest[2], version: rest[3])
+        default: .openAPI
         }
     }
 

@@ -30,7 +30,7 @@ extension SandboxResponder {
         switch (request.method, path.name) {
         case (.get, nil): return query.flag("watch") ? try await watch(call) : try await list(call)
         case (.get, let name?): return try await get(call, name: name)
-        case (.post, nil): return try Self.json(try await store.create(try await body(of: request), in: call.resource, namespace: path.namespace), status: .created)
+        case (.post, nil): return try await create(call)
         case (.put, let name?): return try await update(call, name: name)
         case (.patch, let name?): return try await patch(call, name: name)
         case (.delete, let name?): return try await delete(call, name: name)
@@ -53,19 +53,27 @@ extension SandboxResponder {
         return try Self.json(table.table(page.items, metadata: list["metadata"] ?? .mapping([])))
     }
 
+    private func create(_ call: ResourceRequest) async throws(StatusError) -> Response {
+        let object = try await body(of: call.request)
+        let warnings = try FieldValidation(query: call.query).check(object, of: call)
+        return try Self.json(try await store.create(object, in: call.resource, namespace: call.path.namespace), status: .created).warning(warnings)
+    }
+
     private func update(_ call: ResourceRequest, name: String) async throws(StatusError) -> Response {
         let object = try await body(of: call.request)
+        let warnings = call.isStatus ? [] : try FieldValidation(query: call.query).check(object, of: call)
         if call.isStatus {
             return try Self.json(try await store.updateStatus(object, in: call.resource, namespace: call.path.namespace, name: name))
         }
-        return try Self.json(try await store.update(object, in: call.resource, namespace: call.path.namespace, name: name))
+        return try Self.json(try await store.update(object, in: call.resource, namespace: call.path.namespace, name: name)).warning(warnings)
     }
 
     private func patch(_ call: ResourceRequest, name: String) async throws(StatusError) -> Response {
         let patchType = try Self.patchType(call.request.headers[.contentType])
         let patch = try await body(of: call.request)
+        let warnings = call.isStatus || patchType == .json ? [] : try FieldValidation(query: call.query).check(patch, of: call)
         return try Self.json(try await store.patch(patch, type: patchType, in: call.resource, namespace: call.path.namespace, name: name,
-                                                   status: call.isStatus))
+                                                   status: call.isStatus)).warning(warnings)
     }
 
     private func delete(_ call: ResourceRequest, name: String) async throws(StatusError) -> Response {
