@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CairnAPI", targets: ["CairnAPI"]),
         .library(name: "Blueprint", targets: ["Blueprint"]),
         .library(name: "Kube", targets: ["Kube"]),
+        .library(name: "Sandbox", targets: ["Sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

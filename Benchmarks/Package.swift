@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         /// Timing, peak RSS and the one-line result format shared by every benchmark executable.
@@ -30,6 +32,17 @@ let package = Package(
                 .product(name: "CairnAPI", package: rootPackageIdentity),
                 .product(name: "Blueprint", package: rootPackageIdentity),
             ]),
+        /// A sandbox API server in a process of its own, for the client benchmarks.
+        .executableTarget(
+            name: "sandbox-host",
+            dependencies: [
+                .product(name: "Sandbox", package: rootPackageIdentity),
+                .product(name: "YAML", package: rootPackageIdentity),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        /// The Kube client's `get` latency over keep-alive and its idle CPU with open watches.
+        .executableTarget(name: "kube-get-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
         /// Yams' `compose_all` and `load_all` over its vendored libyaml.
         .executableTarget(
             name: "yaml-parse-yams-bench",

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Sandbox
+import ServiceLifecycle
+import YAML
+
+// A sandbox API server in its own process, so that a benchmark's client and the server it talks to
+// never share a process's CPU accounting.
+//
+//   sandbox-host --dir DIR [--configmaps N]
+//
+// Creates namespace `bench` holding ConfigMap `probe` and N more ConfigMaps, serves it over HTTPS
+// on 127.0.0.1, writes DIR/kubeconfig, DIR/ca.pem, DIR/token and DIR/url, prints `ready`, and runs
+// until SIGTERM or SIGINT.
+
+struct Arguments {
+    var directory = ""
+    var configMaps = 0
+
+    init(_ arguments: [String]) throws {
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--dir": directory = rest.popFirst() ?? ""
+            case "--configmaps": configMaps = Int(rest.popFirst() ?? "") ?? -1
+            default: throw HostError("unknown argument \(flag); usage: sandbox-host --dir DIR [--configmaps N]")
+            }
+        }
+        guard !directory.isEmpty, configMaps >= 0 else { throw HostError("usage: sandbox-host --dir DIR [--configmaps N]") }
+    }
+}
+
+struct HostError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The server, writing the files a client needs once it listens.
+struct Host: Service {
+    let server: SandboxServer
+    let directory: URL
+
+    func run() async throws {
+        try await server.run(onListening: { _ in
+            do {
+                try server.writeKubeconfig(to: directory.appendingPathComponent("kubeconfig"))
+                try Data(server.certificatePEM.utf8).write(to: directory.appendingPathComponent("ca.pem"))
+                try Data(server.token.utf8).write(to: directory.appendingPathComponent("token"))
+                try Data((server.url?.absoluteString ?? "").utf8).write(to: directory.appendingPathComponent("url"))
+                print("ready")
+            } catch {
+                print("error: \(error)")
+                exit(1)
+            }
+        })
+    }
+}
+
+func configMap(_ name: String, index: Int) -> Node {
+    .mapping([
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": .mapping(["name": .string(name), "namespace": "bench", "labels": .mapping(["app": "bench", "shard": .string("s\(index % 10)")])]),
+        "data": .mapping(["index": .string(String(index)), "payload": .string(String(repeating: "x", count: 200))]),
+    ])
+}
+
+setvbuf(stdout, nil, _IOLBF, 0)
+do {
+    let arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
+    let store = ObjectStore()
+    _ = try await store.create(.mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": "bench"])]), in: .namespaces)
+    let configMaps = ResourceID(version: "v1", plural: "configmaps")
+    _ = try await store.create(configMap("probe", index: 0), in: configMaps, namespace: "bench")
+    for index in 0..<arguments.configMaps {
+        _ = try await store.create(configMap("cm-\(index)", index: index), in: configMaps, namespace: "bench")
+    }
+    var logger = Logger(label: "sandbox-host")
+    logger.logLevel = .warning
+    let server = try SandboxServer(store: store, logger: logger)
+    let group = ServiceGroup(configuration: .init(
+        services: [Host(server: server, directory: URL(fileURLWithPath: arguments.directory))],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+} catch {
+    FileHandle.standardError.write(Data("sandbox-host: \(error)\n".utf8))
+    exit(1)
+}
