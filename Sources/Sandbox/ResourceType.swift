@@ -65,6 +65,8 @@ public struct ResourceType: Sendable {
     public var hasStatusSubresource: Bool
     /// Per-version schemas that creates and updates are validated against.
     public var schemas: [String: StructuralSchema]
+    /// Whether a CRD serves it; custom resources refuse strategic merge patches.
+    public var isCustom = false
 
     /// Declares a resource type.
     public init(
@@ -129,9 +131,11 @@ public struct ResourceType: Sendable {
         let served = document.versions.filter(\.served)
         var schemas: [String: StructuralSchema] = [:]
         for version in served { schemas[version.name] = version.schema }
-        return ResourceType(
+        var type = ResourceType(
             group: document.group, versions: served.map(\.name), plural: document.names.plural, kind: document.names.kind,
             namespaced: document.scope == .namespaced, hasStatusSubresource: document.storageVersion.hasStatusSubresource,
             schemas: schemas)
+        type.isCustom = true
+        return type
     }
 }
