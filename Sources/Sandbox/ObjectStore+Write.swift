@@ -67,12 +67,13 @@ extension ObjectStore {
         throw .alreadyExists(type.groupResource, copy.name)
     }
 
-    /// uid, creationTimestamp, generation 1; no deletion fields; status cleared where it is a subresource.
+    /// uid, creationTimestamp, generation 1 where the kind tracks it; no deletion fields; status
+    /// cleared where it is a subresource.
     private func stampedForCreate(_ object: Node, _ type: ResourceType) -> Node {
         var copy = object
         copy[meta: "uid"] = .string(configuration.uid())
         copy[meta: "creationTimestamp"] = .string(timestamp())
-        copy[meta: "generation"] = .int(1)
+        copy[meta: "generation"] = type.tracksGeneration ? .int(1) : nil
         copy[meta: "deletionTimestamp"] = nil
         copy[meta: "deletionGracePeriodSeconds"] = nil
         if type.hasStatusSubresource { copy["status"] = nil }
@@ -142,7 +143,7 @@ extension ObjectStore {
             }
         }
         let excludingStatus = type.hasStatusSubresource
-        if new.content(excludingStatus: excludingStatus) != old.content(excludingStatus: excludingStatus) {
+        if type.tracksGeneration, new.content(excludingStatus: excludingStatus) != old.content(excludingStatus: excludingStatus) {
             new[meta: "generation"] = .int((old[meta: "generation"]?.int ?? 0) + 1)
         }
         return new

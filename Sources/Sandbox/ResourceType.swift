@@ -85,6 +85,15 @@ public struct ResourceType: Sendable {
     /// The storage identity.
     public var groupResource: GroupResource { GroupResource(group: group, plural: plural) }
 
+    /// Whether objects carry `metadata.generation`: custom resources and the kinds whose
+    /// kube-apiserver strategy sets it (workloads, Jobs, CRDs); ConfigMaps, Secrets, Pods (before
+    /// 1.33), Namespaces and Leases have none.
+    public var tracksGeneration: Bool { isCustom || Self.generationGroups.contains(group) }
+
+    /// The built-in groups whose served kinds all track generation (snapshot.storage.k8s.io is
+    /// served by CRDs on a real cluster).
+    private static let generationGroups: Set<String> = ["apps", "batch", "apiextensions.k8s.io", "snapshot.storage.k8s.io"]
+
     /// The types every cluster serves, as far as Cairn uses them.
     public static let builtIn: [ResourceType] = [
         core("namespaces", "Namespace", namespaced: false, status: true),

@@ -41,6 +41,24 @@ import YAML
         }
     }
 
+    @Test func givenAConfigMapAndADeployment_WhenCreatedAndChanged_ThenOnlyTheDeploymentTracksGeneration() async throws {
+        try await TestCluster.with { cluster in
+            var configMap = try await cluster.client.create(Self.configMaps, Self.configMap("settings", in: cluster.namespace, data: ["a": "1"]))
+            var deployment = try await cluster.client.create(Conformance.deployments, Conformance.deployment("web", in: cluster.namespace, containers: ["app": "x:1"]))
+            #expect(configMap[path: "metadata", "generation"] == nil)
+            #expect(deployment[path: "metadata", "generation"] == 1)
+
+            configMap["data"] = .mapping(["a": "2"])
+            configMap = try await cluster.client.update(Self.configMaps, configMap)
+            deployment["spec"]?["replicas"] = 0
+            deployment["spec"]?["minReadySeconds"] = 5
+            deployment = try await cluster.client.update(Conformance.deployments, deployment)
+
+            #expect(configMap[path: "metadata", "generation"] == nil)
+            #expect(deployment[path: "metadata", "generation"] == 2)
+        }
+    }
+
     @Test func givenAnExistingName_WhenCreatedAgain_ThenTheServerAnswersAlreadyExists() async throws {
         try await TestCluster.with { cluster in
             _ = try await cluster.client.create(Self.configMaps, Self.configMap("settings", in: cluster.namespace))
