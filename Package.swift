@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
-        .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "YAML"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "Sandbox", "YAML"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

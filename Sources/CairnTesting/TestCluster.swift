@@ -73,18 +73,49 @@ public struct TestCluster: Sendable {
         return server
     }
 
-    /// Creates (or replaces) the repository's CRDs from `crds/` and waits until they are served.
+    /// Creates the repository's CRDs from `crds/` (keeping ones already there) and waits until
+    /// discovery lists their resources: a real API server serves a new CRD a moment after
+    /// accepting it.
     public func installCRDs() async throws {
         let directory = Self.repository.appendingPathComponent("crds")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("cairn.dev_") && $0.hasSuffix(".yaml") }.sorted()
+        var expected: [String: Set<String>] = [:]
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             let crd = try YAML.parse(text, file: file)
+            let group = crd[path: "spec", "group"]?.string ?? ""
+            for version in crd[path: "spec", "versions"]?.sequence ?? [] where version["served"]?.bool == true {
+                expected["\(group)/\(version["name"]?.string ?? "")", default: []].insert(crd[path: "spec", "names", "plural"]?.string ?? "")
+            }
             do {
                 _ = try await client.create(Self.customResourceDefinitions, crd)
             } catch let error as KubeError where error.kind == .alreadyExists {
                 continue
             }
+        }
+        for (groupVersion, plurals) in expected {
+            try await eventually("discovery to list \(plurals.sorted()) in \(groupVersion)") {
+                do {
+                    let served = Set(try await client.serverResources(forGroupVersion: groupVersion).map(\.name))
+                    return plurals.isSubset(of: served)
+                } catch let error as KubeError where error.kind == .notFound {
+                    return false
+                }
+            }
+        }
+    }
+
+    /// Polls `condition` every `interval` until it holds; throws naming `what` after `timeout`.
+    /// Against the sandbox, whose garbage collector and CRDs act within the request, the first
+    /// poll usually holds; a real cluster's controllers take a moment.
+    public func eventually(_ what: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(100),
+                           _ condition: @Sendable () async throws -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            if try await condition() { return }
+            guard clock.now < deadline else { throw TestClusterError(description: "timed out after \(timeout) waiting for \(what)") }
+            try await Task.sleep(for: interval)
         }
     }
 
@@ -125,4 +156,9 @@ public struct TestCluster: Sendable {
 public struct TestClusterError: Error, CustomStringConvertible {
     /// What and why.
     public let description: String
+
+    /// Creates an error.
+    public init(description: String) {
+        self.description = description
+    }
 }

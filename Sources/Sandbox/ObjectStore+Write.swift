@@ -68,12 +68,13 @@ extension ObjectStore {
         throw .alreadyExists(type.groupResource, copy.name)
     }
 
-    /// uid, creationTimestamp, generation 1; no deletion fields; status cleared where it is a subresource.
+    /// uid, creationTimestamp, generation 1 where the kind tracks it; no deletion fields; status
+    /// cleared where it is a subresource.
     private func stampedForCreate(_ object: Node, _ type: ResourceType) -> Node {
         var copy = object
         copy[meta: "uid"] = .string(configuration.uid())
         copy[meta: "creationTimestamp"] = .string(timestamp())
-        copy[meta: "generation"] = .int(1)
+        copy[meta: "generation"] = type.tracksGeneration ? .int(1) : nil
         copy[meta: "deletionTimestamp"] = nil
         copy[meta: "deletionGracePeriodSeconds"] = nil
         if type.hasStatusSubresource { copy["status"] = nil }
@@ -144,7 +145,7 @@ extension ObjectStore {
             }
         }
         let excludingStatus = type.hasStatusSubresource
-        if new.content(excludingStatus: excludingStatus) != old.content(excludingStatus: excludingStatus) {
+        if type.tracksGeneration, new.content(excludingStatus: excludingStatus) != old.content(excludingStatus: excludingStatus) {
             new[meta: "generation"] = .int((old[meta: "generation"]?.int ?? 0) + 1)
         }
         return new
@@ -163,10 +164,13 @@ extension ObjectStore {
 
     // MARK: - Patch
 
-    /// Applies a merge or JSON patch to the object (or, with `status`, to its status subresource).
+    /// Applies a merge, JSON or strategic merge patch to the object (or, with `status`, to its
+    /// status subresource). Custom resources refuse strategic merge with 415, as kube-apiserver does.
     public func patch(
         _ patch: Node, type patchType: PatchType, in resource: ResourceID, namespace: String? = nil, name: String, status: Bool = false
     ) throws(StatusError) -> Node {
+        let type = try lookup(resource)
+        if patchType == .strategicMerge, type.isCustom { throw .unsupportedMediaType(Self.customResourcePatchTypes) }
         let current = try get(resource, namespace: namespace, name: name)
         let patched: Node
         switch patchType {
@@ -179,7 +183,13 @@ extension ObjectStore {
             } catch {
                 throw StatusError(reason: "Invalid", message: "the server rejected our request due to an error in our request", code: 422, details: .init())
             }
+        case .strategicMerge:
+            guard patch.mapping != nil else { throw .badRequest("the patch must be a JSON object") }
+            patched = try Patch.strategicMerge(current, patch, schema: MergeSchema.of(kind: type.kind))
         }
         return try replace(patched, in: resource, namespace: namespace, name: name, statusOnly: status)
     }
+
+    /// The patch types kube-apiserver accepts for custom resources (1.32, CBOR serving off).
+    static let customResourcePatchTypes = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
 }

@@ -75,6 +75,8 @@ public enum PatchType: String, Sendable, CaseIterable {
     case merge = "application/merge-patch+json"
     /// RFC 6902, `application/json-patch+json`.
     case json = "application/json-patch+json"
+    /// Kubernetes strategic merge patch, `application/strategic-merge-patch+json`; built-in kinds only.
+    case strategicMerge = "application/strategic-merge-patch+json"
 }
 
 /// One page of a list.

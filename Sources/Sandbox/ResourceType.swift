@@ -65,6 +65,8 @@ public struct ResourceType: Sendable {
     public var hasStatusSubresource: Bool
     /// Per-version schemas that creates and updates are validated against.
     public var schemas: [String: StructuralSchema]
+    /// Whether a CRD serves it; custom resources refuse strategic merge patches.
+    public var isCustom = false
 
     /// Declares a resource type.
     public init(
@@ -82,6 +84,15 @@ public struct ResourceType: Sendable {
 
     /// The storage identity.
     public var groupResource: GroupResource { GroupResource(group: group, plural: plural) }
+
+    /// Whether objects carry `metadata.generation`: custom resources and the kinds whose
+    /// kube-apiserver strategy sets it (workloads, Jobs, CRDs); ConfigMaps, Secrets, Pods (before
+    /// 1.33), Namespaces and Leases have none.
+    public var tracksGeneration: Bool { isCustom || Self.generationGroups.contains(group) }
+
+    /// The built-in groups whose served kinds all track generation (snapshot.storage.k8s.io is
+    /// served by CRDs on a real cluster).
+    private static let generationGroups: Set<String> = ["apps", "batch", "apiextensions.k8s.io", "snapshot.storage.k8s.io"]
 
     /// The types every cluster serves, as far as Cairn uses them.
     public static let builtIn: [ResourceType] = [
@@ -129,9 +140,11 @@ public struct ResourceType: Sendable {
         let served = document.versions.filter(\.served)
         var schemas: [String: StructuralSchema] = [:]
         for version in served { schemas[version.name] = version.schema }
-        return ResourceType(
+        var type = ResourceType(
             group: document.group, versions: served.map(\.name), plural: document.names.plural, kind: document.names.kind,
             namespaced: document.scope == .namespaced, hasStatusSubresource: document.storageVersion.hasStatusSubresource,
             schemas: schemas)
+        type.isCustom = true
+        return type
     }
 }

@@ -10,6 +10,16 @@ public struct StatusError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Int
     /// `details`, when the error names an object.
     public var details: Details?
+    /// `details.retryAfterSeconds`, sent also as the `Retry-After` header.
+    public var retryAfterSeconds: Int?
+
+    /// Creates an error.
+    public init(reason: String, message: String, code: Int, details: Details?) {
+        self.reason = reason
+        self.message = message
+        self.code = code
+        self.details = details
+    }
 
     /// `metav1.StatusDetails`.
     public struct Details: Sendable, Equatable {
@@ -53,6 +63,11 @@ public struct StatusError: Error, Sendable, Equatable, CustomStringConvertible {
         status["message"] = .string(message)
         status["reason"] = .string(reason)
         if let details { status["details"] = details.node }
+        if let retryAfterSeconds {
+            var details = status["details"] ?? .mapping([])
+            details["retryAfterSeconds"] = .int(retryAfterSeconds)
+            status["details"] = details
+        }
         status["code"] = .int(code)
         return status
     }

@@ -142,4 +142,30 @@ struct KubectlTests {
             #expect(stored[path: "metadata", "generation"]?.int == 2)
         }
     }
+
+    @Test func givenADeploymentWithTwoContainers_WhenKubectlPatchesOne_ThenTheOtherIsKept() async throws {
+        try await KubectlHarness.with { harness in
+            let deployment = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers:
+                      - {name: app, image: "x:1"}
+                      - {name: sidecar, image: "y:1"}
+                """
+            try await harness.kubectlOK("create", "-f", "-", stdin: deployment)
+
+            try await harness.kubectlOK("patch", "deployment", "web", "-p", #"{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"x:2"}]}}}}"#)
+
+            let stored = try await harness.store.get(Fixture.deployments, namespace: "default", name: "web")
+            let containers = stored[path: "spec", "template", "spec", "containers"]?.sequence ?? []
+            #expect(containers.map { $0["name"]?.string } == ["app", "sidecar"])
+            #expect(containers.map { $0["image"]?.string } == ["x:2", "y:1"])
+        }
+    }
 }

@@ -13,8 +13,11 @@ enum Discovery {
         "buildDate": "2025-01-01T00:00:00Z", "goVersion": "swift", "compiler": "swift", "platform": "linux/amd64",
     ])
 
-    /// `/api`.
-    static let coreVersions: Node = .mapping(["kind": "APIVersions", "versions": ["v1"]])
+    /// `/api`, with the address the client reached the server at, as kube-apiserver answers it.
+    static func coreVersions(serverAddress: String) -> Node {
+        .mapping(["kind": "APIVersions", "versions": ["v1"],
+                  "serverAddressByClientCIDRs": [.mapping(["clientCIDR": "0.0.0.0/0", "serverAddress": .string(serverAddress)])]])
+    }
 
     /// `/apis`: every group except the core one, each with its versions.
     static func groups(_ catalog: Catalog) -> Node {
@@ -36,8 +39,11 @@ enum Discovery {
         let types = catalog.types.filter { $0.group == group && $0.versions.contains(version) }
         guard !types.isEmpty else { throw .noSuchResource() }
         let resources = types.flatMap { entries(for: $0, names: names(of: $0, in: catalog)) }
-        let groupVersion = group.isEmpty ? version : "\(group)/\(version)"
-        return .mapping(["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(groupVersion),
+        // kube-apiserver leaves apiVersion out of the core group's list only.
+        guard !group.isEmpty else {
+            return .mapping(["kind": "APIResourceList", "groupVersion": .string(version), "resources": .sequence(resources)])
+        }
+        return .mapping(["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"),
                          "resources": .sequence(resources)])
     }
 

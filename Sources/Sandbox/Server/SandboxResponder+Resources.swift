@@ -126,16 +126,17 @@ extension SandboxResponder {
         return policy
     }
 
-    /// The patch type of a Content-Type; strategic merge is served as a JSON merge patch.
+    /// The patch type of a Content-Type.
     static func patchType(_ contentType: String?) throws(StatusError) -> PatchType {
         let mediaType = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         switch mediaType {
-        case PatchType.merge.rawValue, "application/strategic-merge-patch+json": return .merge
+        case PatchType.merge.rawValue: return .merge
         case PatchType.json.rawValue: return .json
+        case PatchType.strategicMerge.rawValue: return .strategicMerge
         case "application/apply-patch+yaml", "application/apply-patch+cbor":
             throw .unsupportedMediaType("server-side apply is not supported by the Cairn sandbox; use client-side apply (kubectl apply without --server-side)")
         default:
-            throw .unsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+            throw .unsupportedMediaType([PatchType.json, .merge, .strategicMerge].map(\.rawValue) + ["application/apply-patch+yaml"])
         }
     }
 

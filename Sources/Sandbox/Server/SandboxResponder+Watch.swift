@@ -18,11 +18,15 @@ extension SandboxResponder {
         }
         let timeout = call.query["timeoutSeconds"].flatMap { Int($0) }.map { Duration.seconds($0) }
         let table = call.table(now: store.configuration.clock())
-        let limited = Self.limited(events, timeout: timeout, watches: watches)
+        let handle = WatchHandle()
+        let limited = Self.limited(events, timeout: timeout, watches: watches, handle: handle)
         let body = ResponseBody { writer in
             for await event in limited {
                 try await writer.write(ByteBuffer(string: try Self.line(event, table: table)))
             }
+            // Throwing from the body makes the server drop the connection without ending the
+            // chunked response: the client sees a watch cut mid-stream.
+            if handle.isCut { throw WatchCut() }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
@@ -40,7 +44,7 @@ extension SandboxResponder {
     }
 
     /// The events until `timeout` or the server's shutdown; ending the result stops the store's watch.
-    static func limited(_ events: AsyncStream<WatchEvent>, timeout: Duration?, watches: WatchRegistry) -> AsyncStream<WatchEvent> {
+    static func limited(_ events: AsyncStream<WatchEvent>, timeout: Duration?, watches: WatchRegistry, handle: WatchHandle) -> AsyncStream<WatchEvent> {
         let (output, continuation) = AsyncStream.makeStream(of: WatchEvent.self)
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -59,7 +63,7 @@ extension SandboxResponder {
             }
             continuation.finish()
         }
-        let id = watches.add { task.cancel() }
+        let id = watches.add(handle) { task.cancel() }
         continuation.onTermination = { _ in
             task.cancel()
             watches.remove(id)
@@ -71,13 +75,18 @@ extension SandboxResponder {
 /// The open watch streams, so that graceful shutdown can end them: HTTP connections close only
 /// once their response ends, and a watch response would otherwise never end.
 final class WatchRegistry: Sendable {
-    private let state = Mutex<(closed: Bool, next: Int, stops: [Int: @Sendable () -> Void])>((false, 0, [:]))
+    private struct Entry {
+        var handle: WatchHandle
+        var stop: @Sendable () -> Void
+    }
+
+    private let state = Mutex<(closed: Bool, next: Int, entries: [Int: Entry])>((false, 0, [:]))
 
     /// Registers a watch's stop action; after `stopAll()` it runs at once.
-    func add(_ stop: @escaping @Sendable () -> Void) -> Int {
+    func add(_ handle: WatchHandle, stop: @escaping @Sendable () -> Void) -> Int {
         let (id, closed) = state.withLock { state in
             state.next += 1
-            if !state.closed { state.stops[state.next] = stop }
+            if !state.closed { state.entries[state.next] = Entry(handle: handle, stop: stop) }
             return (state.next, state.closed)
         }
         if closed { stop() }
@@ -85,15 +94,38 @@ final class WatchRegistry: Sendable {
     }
 
     /// Forgets a watch that ended.
-    func remove(_ id: Int) { _ = state.withLock { $0.stops.removeValue(forKey: id) } }
+    func remove(_ id: Int) { _ = state.withLock { $0.entries.removeValue(forKey: id) } }
 
     /// Ends every open watch and every later one.
     func stopAll() {
-        let stops = state.withLock { state in
+        let entries = state.withLock { state in
             state.closed = true
-            defer { state.stops = [:] }
-            return Array(state.stops.values)
+            defer { state.entries = [:] }
+            return Array(state.entries.values)
         }
-        for stop in stops { stop() }
+        for entry in entries { entry.stop() }
     }
+
+    /// Cuts every open watch: its connection is dropped mid-stream (a fault for tests).
+    func cutAll() {
+        let entries = state.withLock { Array($0.entries.values) }
+        for entry in entries {
+            entry.handle.markCut()
+            entry.stop()
+        }
+    }
+
+    /// How many watches are open.
+    var count: Int { state.withLock { $0.entries.count } }
 }
+
+/// Whether one watch is to end by dropping its connection rather than cleanly.
+final class WatchHandle: Sendable {
+    private let cut = Atomic<Bool>(false)
+
+    func markCut() { cut.store(true, ordering: .sequentiallyConsistent) }
+    var isCut: Bool { cut.load(ordering: .sequentiallyConsistent) }
+}
+
+/// The error that makes the HTTP server drop a cut watch's connection.
+struct WatchCut: Error {}

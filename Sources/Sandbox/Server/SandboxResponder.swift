@@ -8,7 +8,9 @@ struct SandboxResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
     let store: ObjectStore
-    let token: String
+    /// The bearer token every request must present, read per request so it can be rotated.
+    let token: @Sendable () -> String
+    let faults: SandboxFaults
     /// The open watches, ended at graceful shutdown.
     let watches: WatchRegistry
     /// The largest request body accepted, as kube-apiserver's 3 MiB object limit rounded up.
@@ -17,6 +19,7 @@ struct SandboxResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         do throws(StatusError) {
             try authorize(request)
+            if let failure = faults.nextFailure() { throw failure }
             return try await dispatch(request)
         } catch {
             return Self.response(error)
@@ -26,7 +29,7 @@ struct SandboxResponder: HTTPResponder {
     private func authorize(_ request: Request) throws(StatusError) {
         let header = request.headers[.authorization] ?? ""
         let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
-        guard Self.constantTimeEqual(presented, token) else { throw .unauthorized() }
+        guard Self.constantTimeEqual(presented, token()) else { throw .unauthorized() }
     }
 
     private func dispatch(_ request: Request) async throws(StatusError) -> Response {
@@ -35,7 +38,7 @@ struct SandboxResponder: HTTPResponder {
         guard request.method == .get else { throw .methodNotAllowed(request.method.rawValue) }
         switch route {
         case .version: return try Self.json(Discovery.version)
-        case .coreVersions: return try Self.json(Discovery.coreVersions)
+        case .coreVersions: return try Self.json(Discovery.coreVersions(serverAddress: request.head.authority ?? ""))
         case .groups: return try Self.json(Discovery.groups(try await Catalog.load(from: store)))
         case .resourceList(let group, let version):
             return try Self.json(Discovery.resourceList(try await Catalog.load(from: store), group: group, version: version))
@@ -63,7 +66,9 @@ struct SandboxResponder: HTTPResponder {
     static func response(_ error: StatusError) -> Response {
         let status = HTTPResponse.Status(code: error.code)
         do {
-            return try json(error.node, status: status)
+            var response = try json(error.node, status: status)
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
         } catch {
             // Only a Status too deep to emit gets here, which the constructors never build.
             return Response(status: status, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: error.message)))
@@ -91,5 +96,11 @@ extension StatusError {
     /// A body in a format the sandbox does not accept (415).
     static func unsupportedMediaType(_ message: String) -> StatusError {
         StatusError(reason: "UnsupportedMediaType", message: message, code: 415, details: nil)
+    }
+
+    /// A patch type the resource does not accept (415), in the words of apiserver's
+    /// `negotiation.NewUnsupportedMediaTypeError`.
+    static func unsupportedMediaType(_ accepted: [String]) -> StatusError {
+        unsupportedMediaType("the body of the request was in an unknown format - accepted media types include: \(accepted.joined(separator: ", "))")
     }
 }

@@ -11,8 +11,9 @@ import Synchronization
 public final class SandboxServer: Service, Sendable {
     /// The store being served.
     public let store: ObjectStore
-    /// The bearer token every request must present.
-    public let token: String
+    /// Faults to inject, for tests of clients.
+    public let faults = SandboxFaults()
+    private let currentToken: Mutex<String>
     private let requestedPort: Int
     private let bookmarkInterval: Duration
     private let logger: Logger
@@ -26,10 +27,29 @@ public final class SandboxServer: Service, Sendable {
     ) throws(SandboxServerError) {
         identity = try ServingIdentity(now: Date())
         self.store = store
-        self.token = token
+        currentToken = Mutex(token)
         self.requestedPort = port
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
+    }
+
+    /// A server like `previous` (its store, certificate, token and bookmark interval) on `port`:
+    /// what a restarted kube-apiserver is to its clients.
+    public init(restarting previous: SandboxServer, port: Int) {
+        identity = previous.identity
+        store = previous.store
+        currentToken = Mutex(previous.token)
+        requestedPort = port
+        bookmarkInterval = previous.bookmarkInterval
+        logger = previous.logger
+    }
+
+    /// The bearer token every request must present.
+    public var token: String { currentToken.withLock { $0 } }
+
+    /// Makes the server accept only `token` from now on, as when a service account token is rotated.
+    public func rotateToken(to token: String) {
+        currentToken.withLock { $0 = token }
     }
 
     /// The port it listens on, once it does.
@@ -49,8 +69,9 @@ public final class SandboxServer: Service, Sendable {
     /// Serves until graceful shutdown, calling `onListening` with the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let watches = WatchRegistry()
+        faults.attach(watches)
         let application = Application(
-            responder: SandboxResponder(store: store, token: token, watches: watches),
+            responder: SandboxResponder(store: store, token: { [self] in self.token }, faults: faults, watches: watches),
             server: try .tls(.http1(), tlsConfiguration: identity.tlsConfiguration()),
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: requestedPort), serverName: nil),
             services: [BookmarkTicker(store: store, interval: bookmarkInterval)],
