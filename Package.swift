@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Kube", dependencies: ["YAML", "CCurl"]),
+        .target(name: "Kube", dependencies: ["YAML", "CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Sandbox",
             dependencies: [
@@ -63,6 +63,9 @@ let package = Package(
             name: "SandboxTests",
             dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "YAML"]),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["CairnTesting", "Kube", "YAML", "Sandbox", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
