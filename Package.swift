@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Kube", dependencies: ["YAML", "CCurl"]),
+        .target(name: "Kube", dependencies: ["YAML", "CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Sandbox",
             dependencies: [
@@ -64,6 +64,9 @@ let package = Package(
             name: "SandboxTests",
             dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "Sandbox", "YAML"]),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["CairnTesting", "Kube", "YAML", "Sandbox", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,100 @@
+import YAML
+
+/// What an informer saw happen to one object.
+public enum InformerEvent: Sendable, Equatable {
+    /// The object appeared (or was there at the first list).
+    case added(Node)
+    /// The object changed; a resync re-delivers unchanged objects with `old == new`.
+    case updated(old: Node, new: Node)
+    /// The object is gone; its last known state.
+    case deleted(Node)
+
+    /// The object the event is about: the new state for updates.
+    public var object: Node {
+        switch self {
+        case .added(let object), .deleted(let object), .updated(_, let object): object
+        }
+    }
+}
+
+/// Computes the values an object is indexed under, such as the blueprint a workload names.
+public typealias Indexer = @Sendable (Node) -> [String]
+
+/// An informer's local copy of the objects, keyed by `namespace/name`, with indexes. A value type:
+/// the informer keeps it behind a lock.
+struct ObjectCache: Sendable {
+    private(set) var objects: [ObjectKey: Node] = [:]
+    private let indexers: [String: Indexer]
+    private var indices: [String: [String: Set<ObjectKey>]] = [:]
+
+    init(indexers: [String: Indexer]) {
+        self.indexers = indexers
+    }
+
+    /// Stores an object; `.added` when its key is new, else `.updated` from the cached state.
+    mutating func upsert(_ object: Node) -> InformerEvent {
+        let key = ObjectKey(object)
+        let old = objects[key]
+        if let old { unindex(key, old) }
+        objects[key] = object
+        index(key, object)
+        return old.map { .updated(old: $0, new: object) } ?? .added(object)
+    }
+
+    /// Removes an object; `.deleted` with `object` (the server's last state), or nil when it was
+    /// not cached.
+    mutating func remove(_ object: Node) -> InformerEvent? {
+        let key = ObjectKey(object)
+        guard let old = objects.removeValue(forKey: key) else { return nil }
+        unindex(key, old)
+        return .deleted(object)
+    }
+
+    /// Replaces the contents with a fresh list and returns the differences, as client-go's
+    /// `Replace`: adds for new keys, updates for objects whose resourceVersion moved, deletes
+    /// (with the last cached state) for keys the list no longer has.
+    mutating func replace(with items: [Node]) -> [InformerEvent] {
+        var events: [InformerEvent] = []
+        let fresh = Set(items.map(ObjectKey.init))
+        for key in objects.keys.sorted() where !fresh.contains(key) {
+            if let old = objects[key], let event = remove(old) { events.append(event) }
+        }
+        for item in items {
+            if let old = objects[ObjectKey(item)], Self.resourceVersion(old) == Self.resourceVersion(item) { continue }
+            events.append(upsert(item))
+        }
+        return events
+    }
+
+    /// The objects under `value` in the index `name`, in key order.
+    func byIndex(_ name: String, _ value: String) -> [Node] {
+        (indices[name]?[value] ?? []).sorted().compactMap { objects[$0] }
+    }
+
+    /// Every value of the index `name` that has objects.
+    func indexValues(_ name: String) -> [String] {
+        (indices[name] ?? [:]).keys.sorted()
+    }
+
+    /// Every object, in key order.
+    var all: [Node] { objects.keys.sorted().compactMap { objects[$0] } }
+
+    static func resourceVersion(_ object: Node) -> String {
+        object[path: "metadata", "resourceVersion"]?.string ?? ""
+    }
+
+    private mutating func index(_ key: ObjectKey, _ object: Node) {
+        for (name, indexer) in indexers {
+            for value in Set(indexer(object)) { indices[name, default: [:]][value, default: []].insert(key) }
+        }
+    }
+
+    private mutating func unindex(_ key: ObjectKey, _ object: Node) {
+        for (name, indexer) in indexers {
+            for value in Set(indexer(object)) {
+                indices[name]?[value]?.remove(key)
+                if indices[name]?[value]?.isEmpty == true { indices[name]?[value] = nil }
+            }
+        }
+    }
+}

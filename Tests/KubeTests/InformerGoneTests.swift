@@ -1,0 +1,96 @@
+import Synchronization
+import Testing
+import YAML
+@testable import Kube
+
+/// The informer against a scripted HTTP server, for answers the sandbox never gives: a watch
+/// refused with an HTTP 410 (the sandbox reports expiry as an ERROR event instead).
+@Suite struct InformerGoneTests {
+    static func pod(_ name: String, _ version: String) -> String {
+        #"{"metadata":{"name":"\#(name)","namespace":"app","resourceVersion":"\#(version)"}}"#
+    }
+
+    static func list(_ items: [String], version: String, continueToken: String? = nil) -> Reply {
+        let token = continueToken.map { #","continue":"\#($0)""# } ?? ""
+        return .json(200, #"{"kind":"PodList","metadata":{"resourceVersion":"\#(version)"\#(token)},"items":[\#(items.joined(separator: ","))]}"#)
+    }
+
+    @Test func givenAWatchRefusedWithHTTP410_WhenTheInformerRuns_ThenItRelistsAndReportsTheDifferences() async throws {
+        let watches = Counter()
+        let lists = Counter()
+        let server = try ScriptedServer { request, _ in
+            if request.query["watch"] == "true" {
+                let index = watches.increment()
+                if index == 1 { return status(410, "Expired", "too old resource version: 10 (15)") }
+                return .chunks([""], delayMilliseconds: 30_000, terminate: false)  // a quiet watch, until cancelled
+            }
+            let index = lists.increment()
+            switch (index, request.query["continue"]) {
+            case (1, nil): return Self.list([Self.pod("a", "3")], version: "10", continueToken: "page-2")
+            case (_, "page-2"): return Self.list([Self.pod("b", "4")], version: "10")
+            default: return Self.list([Self.pod("b", "17"), Self.pod("c", "18")], version: "20")
+            }
+        }
+        defer { server.stop() }
+        var options = Informer.Options()
+        options.pageSize = 1
+        options.backoff = Backoff(initial: .milliseconds(10), cap: .milliseconds(10))
+        let informer = Informer(client: makeClient(server), resource: pods, namespace: "app", options: options)
+        let events = informer.events()
+
+        let seen = try await withThrowingTaskGroup(of: [InformerEvent]?.self) { group in
+            group.addTask {
+                await informer.run()
+                return nil
+            }
+            group.addTask {
+                var seen: [InformerEvent] = []
+                for await event in events {
+                    seen.append(event)
+                    if seen.count == 5 { break }
+                }
+                while watches.value < 2 { try await Task.sleep(for: .milliseconds(10)) }  // the watch after the relist
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let seen = try await group.next() ?? nil
+            group.cancelAll()
+            return seen
+        }
+
+        let names = try #require(seen, "the five events within 20 s").map { event -> String in
+            switch event {
+            case .added(let object): "added \(ObjectKey(object).name)@\(object[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .updated(let old, let new): "updated \(ObjectKey(new).name) \(old[path: "metadata", "resourceVersion"]?.string ?? "")->\(new[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .deleted(let object): "deleted \(ObjectKey(object).name)"
+            }
+        }
+        #expect(names == ["added a@3", "added b@4", "deleted a", "updated b 4->17", "added c@18"])
+        #expect(informer.statistics.relists == 1)
+        let requests = server.received
+        #expect(requests.first?.query["limit"] == "1")
+        let firstWatch = try #require(requests.first { $0.query["watch"] == "true" })
+        #expect(firstWatch.query["resourceVersion"] == "10")
+        #expect(firstWatch.query["allowWatchBookmarks"] == "true")
+        let lastWatch = try #require(requests.last { $0.query["watch"] == "true" })
+        #expect(lastWatch.query["resourceVersion"] == "20")
+    }
+}
+
+/// A count shared between the server's handler and the test.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
+
+    /// Adds one and returns the new count.
+    func increment() -> Int {
+        count.withLock { count in
+            count += 1
+            return count
+        }
+    }
+}
