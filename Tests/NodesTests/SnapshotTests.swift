@@ -1,6 +1,7 @@
 import CairnTesting
 import Foundation
 import Kube
+@testable import SandboxNodes
 import Testing
 import YAML
 

@@ -2,24 +2,11 @@ import CairnTesting
 import Foundation
 import Kube
 import Logging
-import SandboxNodes
+@testable import SandboxNodes
 import YAML
 
-/// The resource types the tests write.
-enum R {
-    static let nodes = Resource(group: "", version: "v1", plural: "nodes", namespaced: false)
-    static let pods = Resource(group: "", version: "v1", plural: "pods", namespaced: true)
-    static let secrets = Resource(group: "", version: "v1", plural: "secrets", namespaced: true)
-    static let configMaps = Resource(group: "", version: "v1", plural: "configmaps", namespaced: true)
-    static let claims = Resource(group: "", version: "v1", plural: "persistentvolumeclaims", namespaced: true)
-    static let volumes = Resource(group: "", version: "v1", plural: "persistentvolumes", namespaced: false)
-    static let deployments = Resource(group: "apps", version: "v1", plural: "deployments", namespaced: true)
-    static let statefulSets = Resource(group: "apps", version: "v1", plural: "statefulsets", namespaced: true)
-    static let daemonSets = Resource(group: "apps", version: "v1", plural: "daemonsets", namespaced: true)
-    static let jobs = Resource(group: "batch", version: "v1", plural: "jobs", namespaced: true)
-    static let snapshots = Resource(group: "snapshot.storage.k8s.io", version: "v1", plural: "volumesnapshots", namespaced: true)
-    static let snapshotContents = Resource(group: "snapshot.storage.k8s.io", version: "v1", plural: "volumesnapshotcontents", namespaced: false)
-}
+/// The resource types the tests write: the components' own list.
+typealias R = Resources
 
 /// A failure of the test harness (a deadline passed), not of the code under test.
 struct WaitError: Error, CustomStringConvertible {
