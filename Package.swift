@@ -46,6 +46,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The sandbox's simulated nodes: API clients only, so they never import the server's store.
+        .target(
+            name: "SandboxNodes",
+            dependencies: [
+                "Kube", "YAML", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]),
         // Test support shared by the test targets: a sandbox (or a real cluster) per test.
         .target(
             name: "CairnTesting",
@@ -53,8 +61,10 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "YAML", "CairnAPI", "Blueprint",
+                "YAML", "CairnAPI", "Blueprint", "Kube", "Sandbox", "SandboxNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
@@ -67,6 +77,10 @@ let package = Package(
         .testTarget(
             name: "ControllerTests",
             dependencies: ["CairnTesting", "Kube", "YAML", "Sandbox", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "NodesTests",
+            dependencies: ["CairnTesting", "SandboxNodes", "Kube", "YAML", "cairn",
+                           .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -97,6 +97,7 @@ public struct ResourceType: Sendable {
     /// The types every cluster serves, as far as Cairn uses them.
     public static let builtIn: [ResourceType] = [
         core("namespaces", "Namespace", namespaced: false, status: true),
+        core("nodes", "Node", namespaced: false, status: true),
         core("pods", "Pod", namespaced: true, status: true),
         core("persistentvolumeclaims", "PersistentVolumeClaim", namespaced: true, status: true),
         core("persistentvolumes", "PersistentVolume", namespaced: false, status: true),

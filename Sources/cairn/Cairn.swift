@@ -3,7 +3,7 @@ import Foundation
 
 /// The `cairn` command: blueprint-driven auto-backup for Kubernetes.
 @main
-struct Cairn: ParsableCommand {
+struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
         abstract: "Blueprint-driven auto-backup for Kubernetes.",
@@ -12,13 +12,17 @@ struct Cairn: ParsableCommand {
             2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [Render.self])
+        subcommands: [Render.self, SandboxCommand.self])
 
     /// Runs a subcommand with Cairn's exit codes: usage errors exit 2, not sysexits' 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

@@ -79,7 +79,7 @@ enum Discovery {
 
     /// kube-apiserver's short names and categories for the built-in kinds the sandbox serves.
     private static let builtInNames: [String: ([String], [String])] = [
-        "namespaces": (["ns"], []), "pods": (["po"], ["all"]), "persistentvolumeclaims": (["pvc"], []),
+        "namespaces": (["ns"], []), "nodes": (["no"], []), "pods": (["po"], ["all"]), "persistentvolumeclaims": (["pvc"], []),
         "persistentvolumes": (["pv"], []), "configmaps": (["cm"], []), "services": (["svc"], ["all"]),
         "serviceaccounts": (["sa"], []), "events": (["ev"], []), "deployments": (["deploy"], ["all"]),
         "statefulsets": (["sts"], ["all"]), "daemonsets": (["ds"], ["all"]), "replicasets": (["rs"], ["all"]),

@@ -1,0 +1,202 @@
+import Foundation
+import Subprocess
+import Testing
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// `cairn sandbox` as a real process, driven by the real kubectl.
+@Suite struct SandboxCommandTests {
+    @Test func givenCairnSandbox_WhenStarted_ThenKubectlListsTheNodesAndSIGTERMStopsItCleanly() async throws {
+        let scratch = try ScratchDirectory()
+        let kubeconfig = scratch.url.appendingPathComponent("kubeconfig").path
+        let status = try await CairnSandbox.run(["sandbox", "--kubeconfig", kubeconfig, "--nodes", "3", "--root", scratch.url.appendingPathComponent("root").path],
+                                                in: scratch.url) { lines in
+            let line = try await lines.first { $0.hasPrefix("kubeconfig: ") }
+            #expect(line == "kubeconfig: \(kubeconfig)")
+            _ = try await lines.first { $0.contains("export KUBECONFIG=\(kubeconfig)") }
+            let nodes = try await CairnSandbox.eventuallyKubectl(["get", "nodes", "-o", "name"], kubeconfig: kubeconfig) { $0.contains("sandbox-node-3") }
+            #expect(nodes.split(separator: "\n") == ["node/sandbox-node-1", "node/sandbox-node-2", "node/sandbox-node-3"])
+        }
+        #expect(status == 0)
+    }
+
+    @Test func givenAStateFile_WhenTheSandboxRestarts_ThenAConfigMapSurvives() async throws {
+        let scratch = try ScratchDirectory()
+        let kubeconfig = scratch.url.appendingPathComponent("kubeconfig").path
+        let state = scratch.url.appendingPathComponent("state.json").path
+        let arguments = ["sandbox", "--kubeconfig", kubeconfig, "--state", state, "--root", scratch.url.appendingPathComponent("root").path]
+        let first = try await CairnSandbox.run(arguments, in: scratch.url) { lines in
+            _ = try await lines.first { $0.hasPrefix("kubeconfig: ") }
+            // From a file: `kubectl create configmap` sends protobuf, which the sandbox does not read.
+            let manifest = scratch.url.appendingPathComponent("configmap.json")
+            try Data(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep-me","namespace":"default"},"data":{"answer":"42"}}"#.utf8).write(to: manifest)
+            _ = try await CairnSandbox.kubectl(["create", "--validate=false", "-f", manifest.path], kubeconfig: kubeconfig)
+        }
+        #expect(first == 0)
+        #expect(FileManager.default.fileExists(atPath: state))
+
+        let second = try await CairnSandbox.run(arguments, in: scratch.url) { lines in
+            _ = try await lines.first { $0.hasPrefix("kubeconfig: ") }
+            let value = try await CairnSandbox.kubectl(["get", "configmap", "keep-me", "-o", "jsonpath={.data.answer}"], kubeconfig: kubeconfig)
+            #expect(value == "42")
+        }
+        #expect(second == 0)
+    }
+
+    @Test func givenACorruptStateFile_WhenTheSandboxStarts_ThenItExitsNamingTheFile() async throws {
+        let scratch = try ScratchDirectory()
+        let state = scratch.url.appendingPathComponent("state.json")
+        try Data("{\"objects\": [".utf8).write(to: state)
+
+        let result = try await CairnSandbox.runToEnd(["sandbox", "--state", state.path, "--kubeconfig", scratch.url.appendingPathComponent("kc").path], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("--state \(state.path) is not a sandbox state file"))
+        #expect(result.stderr.contains("move it away"))
+        #expect(try String(contentsOf: state, encoding: .utf8) == "{\"objects\": [")  // not reset
+    }
+
+    @Test(arguments: [["sandbox", "--nodes", "0"], ["sandbox", "--no-such-flag"], ["sandbox", "--nodes-only"], ["sandbox", "--port", "70000"]])
+    func givenABadCommandLine_WhenTheSandboxStarts_ThenItExitsTwo(arguments: [String]) async throws {
+        let scratch = try ScratchDirectory()
+        let result = try await CairnSandbox.runToEnd(arguments, in: scratch.url)
+        #expect(result.status == 2)
+        #expect(!result.stderr.isEmpty)
+    }
+}
+
+/// Runs the `cairn` binary that `swift build` put beside the tests.
+enum CairnSandbox {
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["CAIRN_BINARY"] { return path }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("cairn")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            directory = directory.deletingLastPathComponent()
+        }
+        return "cairn"
+    }
+
+    struct Output: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `cairn` to its end (for commands that fail at start), with a deadline.
+    static func runToEnd(_ arguments: [String], in directory: URL) async throws -> Output {
+        try await withDeadline(.seconds(60)) {
+            let result = try await Subprocess.run(.path(FilePath(binary)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                                                  output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            return Output(status: code(result.terminationStatus), stdout: result.standardOutput, stderr: result.standardError)
+        }
+    }
+
+    /// Starts `cairn`, hands its stdout lines to `body`, then sends SIGTERM and returns its exit
+    /// status.
+    static func run(_ arguments: [String], in directory: URL, _ body: @escaping @Sendable (Lines) async throws -> Void) async throws -> Int32 {
+        try await withDeadline(.seconds(90)) {
+            let result = try await Subprocess.run(
+                .path(FilePath(binary)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                input: .none, output: .sequence, error: .discarded
+            ) { execution in
+                let (lines, sink) = AsyncStream.makeStream(of: String.self)
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await line in execution.standardOutput.strings() { sink.yield(line.trimmingCharacters(in: .newlines)) }
+                        sink.finish()
+                    }
+                    let outcome: Result<Void, any Error>
+                    do {
+                        outcome = .success(try await body(Lines(stream: lines)))
+                    } catch {
+                        outcome = .failure(error)
+                    }
+                    try execution.send(signal: .terminate)
+                    try await group.waitForAll()
+                    try outcome.get()
+                }
+            }
+            return code(result.terminationStatus)
+        }
+    }
+
+    /// Runs kubectl against `kubeconfig` and returns its stdout; a non-zero exit throws.
+    static func kubectl(_ arguments: [String], kubeconfig: String) async throws -> String {
+        let result = try await Subprocess.run(.name("kubectl"), arguments: Arguments(arguments + ["--kubeconfig", kubeconfig, "--request-timeout=10s"]),
+                                              output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        guard code(result.terminationStatus) == 0 else {
+            throw WaitError(description: "kubectl \(arguments.joined(separator: " ")) failed: \(result.standardError)")
+        }
+        return (result.standardOutput).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs kubectl until its output satisfies `accept`, for up to 20 seconds.
+    static func eventuallyKubectl(_ arguments: [String], kubeconfig: String, accept: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var last = ""
+        while ContinuousClock.now < deadline {
+            last = try await kubectl(arguments, kubeconfig: kubeconfig)
+            if accept(last) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw WaitError(description: "kubectl \(arguments.joined(separator: " ")) never gave the expected output; last: \(last)")
+    }
+
+    private static func code(_ status: TerminationStatus) -> Int32 {
+        switch status {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
+        }
+    }
+
+    /// Runs `body`, failing (and cancelling it) when it takes longer than `limit`.
+    static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let value = try await group.next() ?? nil else { throw WaitError(description: "cairn did not finish within \(limit)") }
+            return value
+        }
+    }
+}
+
+/// The stdout lines of a running `cairn`, read by one iterator across calls.
+actor Lines {
+    private var iterator: AsyncStream<String>.Iterator
+
+    init(stream: AsyncStream<String>) { iterator = stream.makeAsyncIterator() }
+
+    /// The next line matching `predicate`; throws if the process ends first.
+    func first(where predicate: @Sendable (String) -> Bool) async throws -> String {
+        // Copied out and back: an actor's stored property cannot be mutated across a suspension;
+        // only one caller reads at a time.
+        var lines = iterator
+        defer { iterator = lines }
+        while let line = await lines.next(isolation: self) {
+            if predicate(line) { return line }
+        }
+        throw WaitError(description: "cairn's output ended before the expected line")
+    }
+}
+
+/// A temporary directory, removed when the value goes away.
+final class ScratchDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-nodes-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        do { try FileManager.default.removeItem(at: url) } catch { print("warning: could not remove \(url.path): \(error)") }
+    }
+}
