@@ -48,6 +48,21 @@ struct ExecEndpoint: Sendable {
         }
     }
 
+    /// The refusal of an upgrade to anything but the exec WebSocket (kubectl falls back to SPDY when
+    /// the WebSocket is refused): the API server's checks first, then 400.
+    func refusal(uri: String, authorization: String?) async -> StatusError {
+        do throws(StatusError) {
+            try SandboxResponder.authorize(header: authorization, token: token)
+            let (rawPath, rawQuery) = Self.split(uri)
+            guard let path = Self.isExec(APIRoute.parse(rawPath)) else {
+                throw .badRequest("the Cairn sandbox upgrades connections only for pods/exec, and only to WebSocket")
+            }
+            try await refusePlainRequest(path, query: rawQuery)
+        } catch {
+            return error
+        }
+    }
+
     /// The answer to an exec request that did not ask for a WebSocket (plain HTTP, or SPDY, which
     /// the sandbox does not speak): the same checks, then 400.
     func refusePlainRequest(_ path: ResourcePath, query: String?) async throws(StatusError) -> Never {

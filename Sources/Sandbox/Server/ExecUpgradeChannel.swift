@@ -21,6 +21,9 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     enum Outcome: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, StatusError)
+        /// An upgrade to something other than an accepted exec WebSocket (SPDY, say): NIO does not
+        /// hand such a request on, so it is answered from its head.
+        case otherUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, HTTPRequestHead)
         case exec(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, ExecPlan)
     }
 
@@ -41,6 +44,7 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             // The upgrade decision, made once per connection (NIO offers only its first request).
             let decision = NIOLockedValueBox<Result<ExecPlan, StatusError>?>(nil)
+            let attempt = UpgradeAttempt()
             let upgrader = NIOTypedWebSocketServerUpgrader<Outcome>(
                 maxFrameSize: ChannelConnection.maxFrameSize,
                 shouldUpgrade: { channel, head in
@@ -74,6 +78,7 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         if case .failure(let refusal)? = decision.withLockedValue({ $0 }) { return Outcome.refused(http, refusal) }
+                        if let head = attempt.head.withLockedValue({ $0 }) { return Outcome.otherUpgrade(http, head) }
                         return Outcome.http(http)
                     }
                 })
@@ -82,6 +87,8 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false  // Hummingbird answers errors
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates them
             let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Outcome>.self)
+            try channel.pipeline.syncOperations.addHandler(attempt, position: .before(upgradeHandler))
             return Value(outcome: outcome, channel: channel)
         }
     }
@@ -93,6 +100,8 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refused(let http, let refusal):
                 try await Self.write(refusal, to: http)
+            case .otherUpgrade(let http, let head):
+                try await Self.write(await endpoint.refusal(uri: head.uri, authorization: head.headers["Authorization"].first), to: http)
             case .exec(let frames, let plan):
                 await ExecSession(plan: plan, store: endpoint.store, logger: logger).run(frames)
             }
@@ -110,5 +119,25 @@ struct ExecUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             ])
             try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
         }
+    }
+}
+
+/// Notes the head of a connection's first request when it asks for an upgrade, then leaves the
+/// pipeline. NIO's upgrade handler swallows such a head when no upgrader takes it.
+private final class UpgradeAttempt: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    let head = NIOLockedValueBox<HTTPRequestHead?>(nil)
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let request) = Self.unwrapInboundIn(data) {
+            if !request.headers["Upgrade"].isEmpty { head.withLockedValue { $0 = request } }
+            context.fireChannelRead(data)
+            // What follows an upgrade is no longer HTTP.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
     }
 }
