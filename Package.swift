@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,12 +38,31 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Kube", dependencies: ["YAML", "CCurl", .product(name: "Logging", package: "swift-log")]),
+        // The channel.k8s.io WebSocket sub-protocols of pods/exec, shared by client and server.
+        .target(
+            name: "RemoteCommand",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio")]),
+        .target(
+            name: "Kube",
+            dependencies: [
+                "YAML", "CCurl", "RemoteCommand",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "Sandbox",
             dependencies: [
-                "YAML", "CairnAPI", .product(name: "Hummingbird", package: "hummingbird"),
+                "YAML", "CairnAPI", "RemoteCommand", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -57,7 +80,10 @@ let package = Package(
         // Test support shared by the test targets: a sandbox (or a real cluster) per test.
         .target(
             name: "CairnTesting",
-            dependencies: ["Kube", "Sandbox", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Kube", "Sandbox", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]),
         .executableTarget(
             name: "cairn",
             dependencies: [
@@ -72,7 +98,7 @@ let package = Package(
         .testTarget(name: "KubeTests", dependencies: ["Kube", "YAML"]),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["Sandbox", "YAML", "CairnAPI", .product(name: "Subprocess", package: "swift-subprocess")]),
+            dependencies: ["Sandbox", "YAML", "CairnAPI", "CairnTesting"]),
         .testTarget(name: "ConformanceTests", dependencies: ["CairnTesting", "Kube", "Sandbox", "YAML"]),
         .testTarget(
             name: "ControllerTests",
@@ -81,6 +107,7 @@ let package = Package(
             name: "NodesTests",
             dependencies: ["CairnTesting", "SandboxNodes", "Kube", "YAML", "cairn",
                            .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import CairnTesting
 import Foundation
 import Sandbox
 import YAML
@@ -6,12 +7,7 @@ import YAML
 struct KubectlHarness: Sendable {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let backupConfigurations = ResourceID(group: "cairn.dev", version: "v1alpha1", plural: "backupconfigurations")
-    /// kubectl from PATH (scripts/ installs Debian's kubernetes-client when there is none).
-    static let kubectlPath: String = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
-        return path.split(separator: ":").map { "\($0)/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-            ?? "/usr/bin/kubectl"
-    }()
+    static let kubectlPath = Processes.kubectlPath
 
     let server: SandboxServer
     let directory: URL

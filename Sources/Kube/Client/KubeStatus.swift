@@ -34,6 +34,12 @@ public struct KubeStatus: Sendable, Equatable {
     /// Reads a `Status` object; nil when the node is not one (`kind: Status`).
     public init?(_ node: Node) {
         guard node["kind"]?.string == "Status" else { return nil }
+        self.init(fields: node)
+    }
+
+    /// Reads the fields of a `Status` that carries no `kind`, as the kubelet writes it on the exec
+    /// error channel.
+    init(fields node: Node) {
         status = node["status"]?.string
         message = node["message"]?.string
         reason = node["reason"]?.string

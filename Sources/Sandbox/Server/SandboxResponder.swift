@@ -27,13 +27,22 @@ struct SandboxResponder: HTTPResponder {
     }
 
     private func authorize(_ request: Request) throws(StatusError) {
-        let header = request.headers[.authorization] ?? ""
+        try Self.authorize(header: request.headers[.authorization], token: token())
+    }
+
+    /// Accepts an `Authorization` header that carries `Bearer <token>`; 401 otherwise.
+    static func authorize(header: String?, token: String) throws(StatusError) {
+        let header = header ?? ""
         let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
-        guard Self.constantTimeEqual(presented, token()) else { throw .unauthorized() }
+        guard constantTimeEqual(presented, token) else { throw .unauthorized() }
     }
 
     private func dispatch(_ request: Request) async throws(StatusError) -> Response {
         guard let route = APIRoute.parse(request.uri.path) else { throw .noSuchResource() }
+        if let exec = ExecEndpoint.isExec(route) {
+            guard [HTTPRequest.Method.get, .post].contains(request.method) else { throw .methodNotAllowed(request.method.rawValue) }
+            try await ExecEndpoint(store: store, token: token).refusePlainRequest(exec, query: request.uri.query)
+        }
         if case .resource(let path) = route { return try await handle(path, request) }
         guard request.method == .get else { throw .methodNotAllowed(request.method.rawValue) }
         switch route {

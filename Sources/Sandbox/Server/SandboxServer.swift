@@ -6,7 +6,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// The sandbox served over HTTPS on loopback (with a fresh self-signed certificate), so that kubectl
-/// and the Kube client talk to the in-memory `ObjectStore` as to a kube-apiserver. Run it as a `Service` in the process's service
+/// and the Kube client talk to the in-memory `ObjectStore` as to a kube-apiserver; `pods/exec`
+/// upgrades to a WebSocket and runs the command as a local process. Run it as a `Service` in the process's service
 /// group, or for a bounded time with `withRunning(_:)`.
 public final class SandboxServer: Service, Sendable {
     /// The store being served.
@@ -72,7 +73,8 @@ public final class SandboxServer: Service, Sendable {
         faults.attach(watches)
         let application = Application(
             responder: SandboxResponder(store: store, token: { [self] in self.token }, faults: faults, watches: watches),
-            server: try .tls(.http1(), tlsConfiguration: identity.tlsConfiguration()),
+            server: try .tls(ExecUpgradeChannel.builder(endpoint: ExecEndpoint(store: store, token: { [self] in self.token })),
+                             tlsConfiguration: identity.tlsConfiguration()),
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: requestedPort), serverName: nil),
             services: [BookmarkTicker(store: store, interval: bookmarkInterval)],
             onServerRunning: { [self] channel in

@@ -7,26 +7,42 @@ import SystemPackage
 #endif
 
 /// What a finished process printed.
-struct ProcessOutput: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ProcessOutput: Sendable {
+    /// The exit code, or 128 + the signal that ended it.
+    public var status: Int32
+    /// Its standard output.
+    public var stdout: String
+    /// Its standard error.
+    public var stderr: String
 }
 
 /// A failure of the test harness itself (not of the code under test).
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
+public struct HarnessError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+
+    /// Creates an error.
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Runs real executables through swift-subprocess, which waits for them and drains their pipes
 /// without Foundation's `Process`. (`Process` with `readabilityHandler` and `terminationHandler`
 /// lost the end of a short-lived kubectl now and then, and a test awaited it forever.)
-enum Processes {
+public enum Processes {
     /// The most output a test collects from one process.
-    static let outputLimit = 4 << 20
+    public static let outputLimit = 8 << 20
+
+    /// kubectl from PATH (scripts/ installs Debian's kubernetes-client when there is none).
+    public static let kubectlPath: String = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
+        return path.split(separator: ":").map { "\($0)/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? "/usr/bin/kubectl"
+    }()
 
     /// Runs `executable` to completion and collects its output.
-    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessOutput {
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessOutput {
         let result = try await Subprocess.run(
             .path(FilePath(executable)), arguments: Arguments(arguments),
             input: .string(stdin ?? ""),
@@ -37,7 +53,7 @@ enum Processes {
 
     /// Runs a long-lived `executable` (`kubectl get -w`) and hands its stdout lines to `body`; when
     /// `body` returns or throws, the process gets SIGTERM and is waited for.
-    static func streaming<T: Sendable>(
+    public static func streaming<T: Sendable>(
         _ executable: String, _ arguments: [String],
         _ body: @escaping @Sendable (LineReader) async throws -> T
     ) async throws -> T {
@@ -75,11 +91,11 @@ enum Processes {
 }
 
 /// The stdout lines of a streaming process.
-struct LineReader: Sendable {
+public struct LineReader: Sendable {
     let lines: AsyncStream<String>
 
     /// The first line matching `predicate` within `deadline`, or a harness error.
-    func firstLine(within deadline: Duration = .seconds(20), where predicate: @escaping @Sendable (String) -> Bool) async throws -> String {
+    public func firstLine(within deadline: Duration = .seconds(20), where predicate: @escaping @Sendable (String) -> Bool) async throws -> String {
         let lines = self.lines
         return try await withThrowingTaskGroup(of: String?.self) { group in
             group.addTask {
