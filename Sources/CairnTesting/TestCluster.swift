@@ -110,13 +110,7 @@ public struct TestCluster: Sendable {
     /// poll usually holds; a real cluster's controllers take a moment.
     public func eventually(_ what: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(100),
                            _ condition: @Sendable () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while true {
-            if try await condition() { return }
-            guard clock.now < deadline else { throw TestClusterError(description: "timed out after \(timeout) waiting for \(what)") }
-            try await Task.sleep(for: interval)
-        }
+        try await CairnTesting.eventually(what, timeout, interval: interval, condition)
     }
 
     /// The repository root (for `crds/`, `blueprints/`, `examples/`).

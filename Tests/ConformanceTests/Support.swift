@@ -82,22 +82,6 @@ extension Node {
     var resourceVersion: String { self[path: "metadata", "resourceVersion"]?.string ?? "" }
 }
 
-/// Runs `body` with a deadline; fails naming `what` when the deadline passes first, so a test
-/// never hangs on a stream that does not end.
-func withDeadline<T: Sendable>(_ what: String, _ timeout: Duration = .seconds(30), _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-            throw TestClusterError(description: "timed out after \(timeout) waiting for \(what)")
-        }
-        return result
-    }
-}
 
 /// Reads watch events (skipping bookmarks unless asked for) until `stop` says enough.
 func collect(_ stream: AsyncThrowingStream<WatchEvent, any Error>, bookmarks: Bool = false,

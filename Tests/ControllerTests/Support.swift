@@ -22,32 +22,14 @@ func mapping(_ values: [String: String]) -> Node {
     .mapping(values.sorted { $0.key < $1.key }.map { Node.Pair(key: .string($0.key), value: .string($0.value)) })
 }
 
-/// A wait in a test ran past its limit.
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// Runs `body`, failing with `DeadlineExceeded` when it takes longer than `limit`.
 func within<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw DeadlineExceeded(description: "\(what): not done within \(limit)")
-        }
-        return value
-    }
+    try await withDeadline(what, limit, body)
 }
 
 /// Polls `condition` every 20 ms until it holds; throws `DeadlineExceeded` after `limit`.
 func eventually(_ limit: Duration = .seconds(20), _ what: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws {
-    try await within(limit, what) {
-        while try await !condition() { try await Task.sleep(for: .milliseconds(20)) }
-    }
+    try await CairnTesting.eventually(what, limit, interval: .milliseconds(20), condition)
 }
 
 /// Runs the informer for the duration of `body`, then stops it.

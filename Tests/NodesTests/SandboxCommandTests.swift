@@ -1,3 +1,4 @@
+import CairnTesting
 import Foundation
 import Subprocess
 import Testing
@@ -155,16 +156,7 @@ enum CairnSandbox {
 
     /// Runs `body`, failing (and cancelling it) when it takes longer than `limit`.
     static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let value = try await group.next() ?? nil else { throw WaitError(description: "cairn did not finish within \(limit)") }
-            return value
-        }
+        try await CairnTesting.withDeadline("cairn to finish", limit, body)
     }
 }
 

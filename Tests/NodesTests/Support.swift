@@ -40,12 +40,7 @@ extension TestCluster {
     /// Polls the server until `probe` returns a value, or fails after `timeout`.
     func eventually<T: Sendable>(_ what: String, timeout: Duration = .seconds(30),
                                  _ probe: @Sendable () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try await probe() { return value }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw WaitError(description: "timed out after \(timeout) waiting for \(what)")
+        try await CairnTesting.eventually(what, timeout, probe)
     }
 
     /// The Pods in the test namespace whose labels match `selector`.
