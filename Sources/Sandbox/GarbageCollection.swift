@@ -26,6 +26,30 @@ enum CollectionAction: Equatable {
     case removeNamespace(ObjectKey)
 }
 
+/// The objects garbage collection must look at, kept by the store as objects change: those with
+/// owner references, those being deleted, and every uid.
+struct CollectionIndex: Sendable {
+    /// Objects with at least one owner reference.
+    private(set) var owned: Set<ObjectKey> = []
+    /// Objects with a deletionTimestamp.
+    private(set) var deleting: Set<ObjectKey> = []
+    /// Where each uid lives.
+    private(set) var uids: [String: ObjectKey] = [:]
+
+    /// Records that the object at `key` changed from `old` to `new` (nil: absent).
+    mutating func update(_ key: ObjectKey, old: Node?, new: Node?) {
+        if let old, uids[old.uid] == key { uids.removeValue(forKey: old.uid) }
+        guard let new else {
+            owned.remove(key)
+            deleting.remove(key)
+            return
+        }
+        uids[new.uid] = key
+        if new.ownerReferences.isEmpty { owned.remove(key) } else { owned.insert(key) }
+        if new.isDeleting { deleting.insert(key) } else { deleting.remove(key) }
+    }
+}
+
 /// Decides garbage collection from a snapshot of all objects, as kube-controller-manager's
 /// garbage collector and namespace controller do, without performing anything.
 enum CollectionPlanner {
@@ -33,16 +57,27 @@ enum CollectionPlanner {
 
     /// The actions due for this state; empty when the state is settled.
     static func plan(_ objects: [ObjectKey: Node]) -> [CollectionAction] {
-        let byUID = Dictionary(objects.map { ($0.value.uid, $0) }, uniquingKeysWith: { first, _ in first })
-        let keys = objects.keys.sorted()
+        var index = CollectionIndex()
+        for (key, object) in objects { index.update(key, old: nil, new: object) }
+        return plan(objects, index: index)
+    }
+
+    /// The actions due for this state, looking only at the objects that can need one: dependents,
+    /// deleting objects and the contents of terminating namespaces. The store keeps `index`
+    /// current on every write, so a write among many unrelated objects plans in time that grows
+    /// with the dependents, not with the whole store.
+    static func plan(_ objects: [ObjectKey: Node], index: CollectionIndex) -> [CollectionAction] {
+        let terminating = Set(index.deleting.filter { $0.resource == namespaces }.map(\.name))
+        var candidates = index.owned
+        if !terminating.isEmpty { candidates.formUnion(objects.keys.filter { terminating.contains($0.namespace) }) }
         var actions: [CollectionAction] = []
-        for key in keys {
+        for key in candidates.sorted() {
             let object = objects[key]!
-            if let action = dependentAction(key, object, byUID: byUID, objects: objects) { actions.append(action) }
+            if let action = dependentAction(key, object, index: index, objects: objects) { actions.append(action) }
             if let action = namespaceContentAction(key, object, objects: objects) { actions.append(action) }
         }
-        for key in keys where objects[key]!.isDeleting {
-            if let action = ownerAction(key, objects[key]!, objects: objects) { actions.append(action) }
+        for key in index.deleting.sorted() {
+            if let action = ownerAction(key, objects[key]!, index: index, objects: objects) { actions.append(action) }
         }
         return actions
     }
@@ -50,14 +85,14 @@ enum CollectionPlanner {
     /// A dependent whose owners are all gone or deleting in the foreground goes; one that keeps a
     /// live owner loses the references to the rest.
     private static func dependentAction(
-        _ key: ObjectKey, _ object: Node, byUID: [String: (key: ObjectKey, value: Node)], objects: [ObjectKey: Node]
+        _ key: ObjectKey, _ object: Node, index: CollectionIndex, objects: [ObjectKey: Node]
     ) -> CollectionAction? {
         let owners = object.ownerReferences.compactMap { $0["uid"]?.string }
         guard !owners.isEmpty, !object.isDeleting else { return nil }
-        let dangling = Set(owners.filter { byUID[$0] == nil })
-        let waiting = Set(owners.filter { byUID[$0].map { isWaitingForDependents($0.value) } ?? false })
+        let dangling = Set(owners.filter { index.uids[$0] == nil })
+        let waiting = Set(owners.filter { index.uids[$0].flatMap { objects[$0] }.map(isWaitingForDependents) ?? false })
         if dangling.count + waiting.count == owners.count {
-            return .delete(key, hasDependents(object, objects) && !waiting.isEmpty ? .foreground : .background)
+            return .delete(key, hasDependents(object, index: index, objects: objects) && !waiting.isEmpty ? .foreground : .background)
         }
         return dangling.isEmpty ? nil : .removeOwnerReferences(key, uids: dangling)
     }
@@ -70,14 +105,14 @@ enum CollectionPlanner {
     }
 
     /// A foreground owner finishes once no dependent blocks it; a terminating namespace once empty.
-    private static func ownerAction(_ key: ObjectKey, _ object: Node, objects: [ObjectKey: Node]) -> CollectionAction? {
+    private static func ownerAction(_ key: ObjectKey, _ object: Node, index: CollectionIndex, objects: [ObjectKey: Node]) -> CollectionAction? {
         if key.resource == namespaces {
             let empty = !objects.keys.contains { $0.namespace == key.name }
             return empty && object.finalizers.isEmpty ? .removeNamespace(key) : nil
         }
         guard isWaitingForDependents(object) else { return nil }
-        let blocked = objects.values.contains { dependent in
-            dependent.ownerReferences.contains { $0["uid"]?.string == object.uid && $0["blockOwnerDeletion"]?.bool == true }
+        let blocked = index.owned.contains { key in
+            objects[key]!.ownerReferences.contains { $0["uid"]?.string == object.uid && $0["blockOwnerDeletion"]?.bool == true }
         }
         return blocked ? nil : .finishForegroundDeletion(key)
     }
@@ -86,8 +121,8 @@ enum CollectionPlanner {
         object.isDeleting && object.finalizers.contains(foregroundFinalizer)
     }
 
-    private static func hasDependents(_ object: Node, _ objects: [ObjectKey: Node]) -> Bool {
-        objects.values.contains { $0.ownerReferences.contains { $0["uid"]?.string == object.uid } }
+    private static func hasDependents(_ object: Node, index: CollectionIndex, objects: [ObjectKey: Node]) -> Bool {
+        index.owned.contains { key in objects[key]!.ownerReferences.contains { $0["uid"]?.string == object.uid } }
     }
 
     static let namespaces = GroupResource(group: "", plural: "namespaces")

@@ -70,8 +70,10 @@ extension ObjectStore {
 
     /// Applies the planner's actions until the state settles.
     func collectGarbage() {
+        guard collectionDue else { return }
         for _ in 0..<1000 {
-            let actions = CollectionPlanner.plan(objects)
+            collectionDue = false
+            let actions = CollectionPlanner.plan(objects, index: collection)
             if actions.isEmpty { return }
             for action in actions { perform(action) }
         }

@@ -22,6 +22,8 @@ extension ObjectStore {
         for watcher in watchers.values { watcher.continuation.finish() }
         watchers = [:]
         objects = [:]
+        collection = CollectionIndex()
+        collectionDue = true
         types = Dictionary(uniqueKeysWithValues: ResourceType.builtIn.map { ($0.groupResource, $0) })
         for entry in entries { try load(entry) }
         self.revision = revision
@@ -34,6 +36,8 @@ extension ObjectStore {
         }
         let resource = GroupResource(group: group, plural: plural)
         if resource == ResourceID.customResourceDefinitions.groupResource { register(try ResourceType.from(crd: object)) }
-        objects[ObjectKey(resource: resource, namespace: object.namespace, name: object.name)] = object
+        let key = ObjectKey(resource: resource, namespace: object.namespace, name: object.name)
+        objects[key] = object
+        collection.update(key, old: nil, new: object)
     }
 }

@@ -43,6 +43,12 @@ public actor ObjectStore {
     let configuration: Configuration
     var types: [GroupResource: ResourceType] = [:]
     var objects: [ObjectKey: Node] = [:]
+    /// What garbage collection looks at; `commit` and snapshot loading keep it in step with `objects`.
+    var collection = CollectionIndex()
+    /// Whether a write since the last collection could have given garbage collection work: a
+    /// deletion, or a change to an object with owners or a deletionTimestamp. Other writes leave a
+    /// settled state settled, so bulk creates of unrelated objects skip planning altogether.
+    var collectionDue = false
     /// The last resourceVersion handed out.
     var revision = 0
     var history = EventHistory()
@@ -110,10 +116,15 @@ public actor ObjectStore {
         var stamped = object
         stamped[meta: "resourceVersion"] = .string(String(revision))
         let previous = objects[key]
+        if type == .deleted || [previous, stamped].contains(where: { $0.map { !$0.ownerReferences.isEmpty || $0.isDeleting } ?? false }) {
+            collectionDue = true
+        }
         if type == .deleted {
             objects.removeValue(forKey: key)  // not `= nil`: Node is ExpressibleByNilLiteral
+            collection.update(key, old: previous, new: nil)
         } else {
             objects[key] = stamped
+            collection.update(key, old: previous, new: stamped)
         }
         let event = StoredEvent(revision: revision, type: type, key: key, object: stamped, previous: previous)
         history.append(event, limit: configuration.historyLimit)
