@@ -15,13 +15,30 @@ extension ObjectStore {
             (snapshot, after) = try ContinueToken.decode(token)
             guard snapshot >= history.compactedThrough else { throw .expired(ContinueToken.expiredMessage) }
         }
-        let candidates = state(of: type.groupResource, at: snapshot)
-            .filter { $0.key.path > after && filter.matches($0.value) }
-            .sorted { $0.key < $1.key }
+        let ordered = orderedMatches(type.groupResource, at: snapshot, filter: filter, cacheKey: ListCacheKey(
+            resource: type.groupResource, snapshot: snapshot, namespace: filter.namespace,
+            labelSelector: options.labelSelector, fieldSelector: options.fieldSelector))
+        let start = ordered.partitioningIndex { $0.path > after }
+        let candidates = ordered[start...]
         let limit = options.limit ?? 0
-        let page = limit > 0 ? Array(candidates.prefix(limit)) : candidates
-        let token = limit > 0 && candidates.count > limit ? ContinueToken.encode(revision: snapshot, after: page.last!.key.path) : nil
-        return ObjectList(items: page.map { present($0.value, as: resource) }, resourceVersion: String(snapshot), continueToken: token)
+        let page = limit > 0 ? Array(candidates.prefix(limit)) : Array(candidates)
+        let token = limit > 0 && candidates.count > limit ? ContinueToken.encode(revision: snapshot, after: page.last!.path) : nil
+        return ObjectList(items: page.map { present($0.object, as: resource) }, resourceVersion: String(snapshot), continueToken: token)
+    }
+
+    /// The objects of a list in etcd order (by path), as they were at `snapshot`. The state at a
+    /// past revision never changes, so the pages of one paged list share one ordering: sorting
+    /// 50,000 objects for every page of 500 made a page cost a tenth of a second.
+    private func orderedMatches(
+        _ resource: GroupResource, at snapshot: Int, filter: ObjectFilter, cacheKey: ListCacheKey
+    ) -> [(path: String, object: Node)] {
+        if let cached = listCache[cacheKey] { return cached }
+        let ordered = state(of: resource, at: snapshot)
+            .compactMap { key, object -> (path: String, object: Node)? in filter.matches(object) ? (key.path, object) : nil }
+            .sorted { $0.path < $1.path }
+        if listCache.count >= 8 { listCache.removeAll() }  // a handful of lists page at once; keep it small
+        listCache[cacheKey] = ordered
+        return ordered
     }
 
     /// The objects of one resource as they were at `snapshot`, rewound through the history.
@@ -31,6 +48,28 @@ extension ObjectStore {
             state[event.key] = event.type == .deleted ? event.object : event.previous
         }
         return state
+    }
+}
+
+/// Which ordered list a page belongs to.
+struct ListCacheKey: Hashable, Sendable {
+    var resource: GroupResource
+    var snapshot: Int
+    var namespace: String?
+    var labelSelector: String
+    var fieldSelector: String
+}
+
+extension Array {
+    /// The first index whose element satisfies `predicate`, for an array partitioned by it
+    /// (false for a prefix, true after); `endIndex` when none does.
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = startIndex, high = endIndex
+        while low < high {
+            let middle = low + (high - low) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }
 

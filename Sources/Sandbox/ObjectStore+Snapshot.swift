@@ -24,6 +24,7 @@ extension ObjectStore {
         objects = [:]
         collection = CollectionIndex()
         collectionDue = true
+        listCache = [:]  // a restored revision number may name another state
         types = Dictionary(uniqueKeysWithValues: ResourceType.builtIn.map { ($0.groupResource, $0) })
         for entry in entries { try load(entry) }
         self.revision = revision

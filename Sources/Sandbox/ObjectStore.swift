@@ -49,6 +49,8 @@ public actor ObjectStore {
     /// deletion, or a change to an object with owners or a deletionTimestamp. Other writes leave a
     /// settled state settled, so bulk creates of unrelated objects skip planning altogether.
     var collectionDue = false
+    /// Recent paged lists in order, by snapshot; see `orderedMatches`.
+    var listCache: [ListCacheKey: [(path: String, object: Node)]] = [:]
     /// The last resourceVersion handed out.
     var revision = 0
     var history = EventHistory()

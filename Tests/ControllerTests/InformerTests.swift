@@ -94,8 +94,11 @@ import YAML
                 let expected = try await serverState(cluster.client, namespace: cluster.namespace)
                 try await eventually(.seconds(20), "the cache to match a fresh list") { versions(informer.list()) == expected }
                 #expect(informer.statistics.relists >= 1)
-                #expect(deleted.withLock { $0 } == Set((0..<5).map { "old-\($0)" }))
-                #expect(added.withLock { $0 }.isSuperset(of: (0..<30).map { "new-\($0)" }))
+                // Handlers run after the cache is updated, on the informer's delivery task.
+                try await eventually(.seconds(10), "the relist's delete and add handlers") {
+                    deleted.withLock { $0 } == Set((0..<5).map { "old-\($0)" })
+                        && added.withLock { $0 }.isSuperset(of: (0..<30).map { "new-\($0)" })
+                }
                 #expect(informer.get(namespace: cluster.namespace, name: "old-7")?["data"]?["v"] == "2")
             }
             try await restartable.stop()
