@@ -43,6 +43,8 @@ let package = Package(
             ]),
         /// The Kube client's `get` latency over keep-alive and its idle CPU with open watches.
         .executableTarget(name: "kube-get-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
+        /// An informer over 50,000 ConfigMaps: first list, memory per object, watch events per second.
+        .executableTarget(name: "informer-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
         /// Yams' `compose_all` and `load_all` over its vendored libyaml.
         .executableTarget(
             name: "yaml-parse-yams-bench",

@@ -7,15 +7,18 @@ import YAML
 // A sandbox API server in its own process, so that a benchmark's client and the server it talks to
 // never share a process's CPU accounting.
 //
-//   sandbox-host --dir DIR [--configmaps N]
+//   sandbox-host --dir DIR [--configmaps N] [--churn M]
 //
 // Creates namespace `bench` holding ConfigMap `probe` and N more ConfigMaps, serves it over HTTPS
 // on 127.0.0.1, writes DIR/kubeconfig, DIR/ca.pem, DIR/token and DIR/url, prints `ready`, and runs
-// until SIGTERM or SIGINT.
+// until SIGTERM or SIGINT. With --churn, each time the file DIR/churn appears it removes it, updates
+// ConfigMap `probe` M times straight in the store (no HTTP), so watchers get M events as fast as
+// the server can send them, and prints `churned <total>`.
 
 struct Arguments {
     var directory = ""
     var configMaps = 0
+    var churn = 0
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -23,10 +26,11 @@ struct Arguments {
             switch flag {
             case "--dir": directory = rest.popFirst() ?? ""
             case "--configmaps": configMaps = Int(rest.popFirst() ?? "") ?? -1
+            case "--churn": churn = Int(rest.popFirst() ?? "") ?? -1
             default: throw HostError("unknown argument \(flag); usage: sandbox-host --dir DIR [--configmaps N]")
             }
         }
-        guard !directory.isEmpty, configMaps >= 0 else { throw HostError("usage: sandbox-host --dir DIR [--configmaps N]") }
+        guard !directory.isEmpty, configMaps >= 0, churn >= 0 else { throw HostError("usage: sandbox-host --dir DIR [--configmaps N] [--churn M]") }
     }
 }
 
@@ -47,12 +51,42 @@ struct Host: Service {
                 try Data(server.certificatePEM.utf8).write(to: directory.appendingPathComponent("ca.pem"))
                 try Data(server.token.utf8).write(to: directory.appendingPathComponent("token"))
                 try Data((server.url?.absoluteString ?? "").utf8).write(to: directory.appendingPathComponent("url"))
-                print("ready")
+                FileHandle.standardOutput.write(Data("ready\n".utf8))  // unbuffered: the driver waits for it
             } catch {
-                print("error: \(error)")
+                FileHandle.standardError.write(Data("sandbox-host: \(error)\n".utf8))
                 exit(1)
             }
         })
+    }
+}
+
+/// Waits for DIR/churn, then updates ConfigMap `probe` `count` times directly in the store.
+struct Churn: Service {
+    let store: ObjectStore
+    let directory: URL
+    let count: Int
+
+    func run() async throws {
+        guard count > 0 else { return try await gracefulShutdown() }
+        let trigger = directory.appendingPathComponent("churn").path
+        let configMaps = ResourceID(version: "v1", plural: "configmaps")
+        var done = 0
+        while true {
+            while !FileManager.default.fileExists(atPath: trigger) {
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
+                } catch {
+                    return  // shutting down
+                }
+            }
+            try FileManager.default.removeItem(atPath: trigger)
+            for index in done + 1...done + count {
+                _ = try await store.patch(.mapping(["data": .mapping(["index": .string(String(index))])]), type: .merge,
+                                          in: configMaps, namespace: "bench", name: "probe")
+            }
+            done += count
+            FileHandle.standardOutput.write(Data("churned \(done)\n".utf8))
+        }
     }
 }
 
@@ -64,10 +98,13 @@ func configMap(_ name: String, index: Int) -> Node {
     ])
 }
 
-setvbuf(stdout, nil, _IOLBF, 0)
+
 do {
     let arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
-    let store = ObjectStore()
+    // Room for every churn event in the history and in a slow watcher's buffer, so the benchmark
+    // measures the client rather than a 410.
+    let store = ObjectStore(configuration: .init(historyLimit: max(1000, 2 * arguments.churn + 10),
+                                                 watcherBufferLimit: max(1000, 2 * arguments.churn + 10)))
     _ = try await store.create(.mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": "bench"])]), in: .namespaces)
     let configMaps = ResourceID(version: "v1", plural: "configmaps")
     _ = try await store.create(configMap("probe", index: 0), in: configMaps, namespace: "bench")
@@ -78,7 +115,8 @@ do {
     logger.logLevel = .warning
     let server = try SandboxServer(store: store, logger: logger)
     let group = ServiceGroup(configuration: .init(
-        services: [Host(server: server, directory: URL(fileURLWithPath: arguments.directory))],
+        services: [Host(server: server, directory: URL(fileURLWithPath: arguments.directory)),
+                   Churn(store: store, directory: URL(fileURLWithPath: arguments.directory), count: arguments.churn)],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
 } catch {
