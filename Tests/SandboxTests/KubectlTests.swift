@@ -169,4 +169,14 @@ struct KubectlTests {
             #expect(containers.map { $0["image"]?.string } == ["x:2", "y:1"])
         }
     }
+
+    @Test func givenAKubectlGenerator_WhenItSendsProtobuf_ThenTheSandboxSaysToApplyYAMLInstead() async throws {
+        try await KubectlHarness.with { harness in
+            let output = try await harness.kubectl("create", "configmap", "settings", "--from-literal=mode=fast")
+
+            #expect(output.status != 0)
+            #expect(output.stderr.contains("the Cairn sandbox reads JSON only"), "\(output.stderr)")
+            #expect(output.stderr.contains("kubectl apply -f"), "\(output.stderr)")
+        }
+    }
 }

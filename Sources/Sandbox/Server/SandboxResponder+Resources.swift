@@ -86,6 +86,11 @@ extension SandboxResponder {
 
     /// The request body as JSON.
     func body(of request: Request) async throws(StatusError) -> Node {
+        let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if mediaType == "application/vnd.kubernetes.protobuf" || mediaType == "application/cbor" {
+            // kube-apiserver reads protobuf; the sandbox does not. kubectl's generators send it.
+            throw .unsupportedMediaType("the Cairn sandbox reads JSON only, and this request was \(mediaType); kubectl's generators (kubectl create configmap/secret/deployment, kubectl run) send protobuf: write the object as YAML and use kubectl apply -f or kubectl create -f")
+        }
         let bytes = try await rawBody(of: request)
         do {
             return try JSON.parse(bytes)
