@@ -179,4 +179,34 @@ struct KubectlTests {
             #expect(output.stderr.contains("kubectl apply -f"), "\(output.stderr)")
         }
     }
+
+    @Test func givenAPodWaitingOnItsConfig_WhenKubectlGetsPods_ThenItShowsReadyAndStatusAsAClusterWould() async throws {
+        try await KubectlHarness.with { harness in
+            let pods = ResourceID(version: "v1", plural: "pods")
+            let pod = try YAML.parse("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: db-0, namespace: default}
+                spec:
+                  nodeName: sandbox-node-1
+                  containers: [{name: postgres, image: postgres:16}, {name: exporter, image: exporter:1}]
+                """)
+            _ = try await harness.store.create(pod, in: pods, namespace: "default")
+            var status = try await harness.store.get(pods, namespace: "default", name: "db-0")
+            status["status"] = try YAML.parse("""
+                phase: Pending
+                containerStatuses:
+                - {name: postgres, ready: false, restartCount: 2, state: {waiting: {reason: CreateContainerConfigError}}}
+                - {name: exporter, ready: true, restartCount: 1, state: {running: {}}}
+                """)
+            _ = try await harness.store.updateStatus(status, in: pods, namespace: "default", name: "db-0")
+
+            let table = try await harness.kubectlOK("get", "pods", "-o", "wide")
+
+            let rows = table.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+            #expect(rows.first?.hasPrefix("NAME READY STATUS RESTARTS AGE IP NODE") == true, "\(table)")
+            #expect(rows.dropFirst().first?.hasPrefix("db-0 1/2 CreateContainerConfigError 3 ") == true, "\(table)")
+            #expect(rows.dropFirst().first?.hasSuffix(" sandbox-node-1") == true, "\(table)")
+        }
+    }
 }

@@ -32,10 +32,12 @@ struct Catalog: Sendable {
         return type
     }
 
-    /// The printer columns of a custom resource version; empty for built-in kinds.
-    func columns(of resource: ResourceID) -> [(column: CustomResourceDefinition.Column, path: ColumnPath)] {
-        guard let version = crds[resource.groupResource]?.version(resource.version) else { return [] }
-        return Array(zip(version.printerColumns, version.columnPaths)).map { (column: $0.0, path: $0.1) }
+    /// The printer columns of a custom resource version, or kube-apiserver's for a built-in kind.
+    func columns(of resource: ResourceID) -> [TableColumn] {
+        guard let version = crds[resource.groupResource]?.version(resource.version) else {
+            return BuiltInColumns.columns[resource.groupResource] ?? []
+        }
+        return zip(version.printerColumns, version.columnPaths).map { TableColumn($0.0, path: $0.1) }
     }
 }
 

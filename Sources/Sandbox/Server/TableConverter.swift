@@ -2,13 +2,40 @@ import CairnAPI
 import Foundation
 import YAML
 
+/// One column of a table: a CRD's printer column, or one of kube-apiserver's for a built-in kind.
+struct TableColumn: Sendable {
+    var name: String
+    /// `integer`, `number`, `string`, `boolean` or `date`.
+    var type = "string"
+    var format = ""
+    var description = ""
+    /// 0 for the default view; higher only with `-o wide`.
+    var priority = 0
+    /// The cell of one object; nil prints as `<none>`.
+    var value: @Sendable (Node) -> Node?
+
+    /// A CRD's printer column: the first result of its JSONPath.
+    init(_ column: CustomResourceDefinition.Column, path: ColumnPath) {
+        self.init(name: column.name, type: column.type, format: column.format ?? "", description: column.description ?? "",
+                  priority: column.priority ?? 0) { path.evaluate($0).first }
+    }
+
+    init(name: String, type: String = "string", format: String = "", description: String = "", priority: Int = 0,
+         value: @escaping @Sendable (Node) -> Node?) {
+        self.name = name
+        self.type = type
+        self.format = format
+        self.description = description
+        self.priority = priority
+        self.value = value
+    }
+}
+
 /// Builds the `meta.k8s.io/v1 Table` that `kubectl get` asks for, as kube-apiserver's CRD table
 /// convertor does: Name, then the printer columns (first JSONPath result only, dates as ages),
 /// and Age when the columns do not already have one.
 struct TableConverter: Sendable {
-    typealias Column = (column: CustomResourceDefinition.Column, path: ColumnPath)
-
-    var columns: [Column]
+    var columns: [TableColumn]
     var now: Date
     /// `None`, `Metadata` (the default) or `Object`.
     var includeObject: String
@@ -27,13 +54,13 @@ struct TableConverter: Sendable {
         ])
     }
 
-    private var hasAge: Bool { columns.contains { $0.column.name == "Age" } }
+    private var hasAge: Bool { columns.contains { $0.name == "Age" } }
 
     private var definitions: [Node] {
         var result: [Node] = [definition("Name", type: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0)]
-        for (column, _) in columns {
-            result.append(definition(column.name, type: column.type, format: column.format ?? "", description: column.description ?? "",
-                                     priority: column.priority ?? 0))
+        for column in columns {
+            result.append(definition(column.name, type: column.type, format: column.format, description: column.description,
+                                     priority: column.priority))
         }
         if !hasAge {
             result.append(definition("Age", type: "date", format: "", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0))
@@ -47,7 +74,7 @@ struct TableConverter: Sendable {
 
     private func row(_ object: Node) -> Node {
         var cells: [Node] = [.string(object.name)]
-        for (column, path) in columns { cells.append(cell(path.evaluate(object).first, type: column.type)) }
+        for column in columns { cells.append(cell(column.value(object), type: column.type)) }
         if !hasAge { cells.append(cell(object[meta: "creationTimestamp"], type: "date")) }
         var row: Node = .mapping(["cells": .sequence(cells)])
         switch includeObject {
