@@ -113,6 +113,9 @@ public struct ResourceType: Sendable {
         grouped("batch", "v1", "jobs", "Job", status: true),
         grouped("batch", "v1", "cronjobs", "CronJob", status: true),
         grouped("coordination.k8s.io", "v1", "leases", "Lease", status: false),
+        // events.k8s.io/v1 Events are stored apart from core/v1 ones here; kube-apiserver serves
+        // one set of objects through both groups, with renamed fields, which the sandbox does not.
+        grouped("events.k8s.io", "v1", "events", "Event", status: false),
         grouped("snapshot.storage.k8s.io", "v1", "volumesnapshots", "VolumeSnapshot", status: true),
         grouped("snapshot.storage.k8s.io", "v1", "volumesnapshotcontents", "VolumeSnapshotContent", namespaced: false, status: true),
         grouped("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "VolumeSnapshotClass", namespaced: false, status: false),

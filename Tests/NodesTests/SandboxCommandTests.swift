@@ -1,7 +1,9 @@
 import CairnTesting
 import Foundation
+import Kube
 import Subprocess
 import Testing
+import YAML
 #if canImport(System)
 import System
 #else
@@ -45,6 +47,40 @@ import SystemPackage
             #expect(value == "42")
         }
         #expect(second == 0)
+    }
+
+    @Test func givenABareAPIServer_WhenNodesOnlyJoinsIt_ThenNodesAppearAndAPodBoundToOneRuns() async throws {
+        // The cluster is a sandbox API server without simulated nodes, standing in for any
+        // cluster: `--nodes-only` reaches it through its kubeconfig alone.
+        try await TestCluster.with { cluster in
+            let scratch = try ScratchDirectory()
+            let arguments = ["sandbox", "--nodes-only", "--kubeconfig", cluster.kubeconfig.path, "--nodes", "1",
+                             "--root", scratch.url.appendingPathComponent("root").path]
+            let status = try await CairnSandbox.run(arguments, in: scratch.url) { _ in
+                let pods = Resource(group: "", version: "v1", plural: "pods", namespaced: true)
+                let nodes = Resource(group: "", version: "v1", plural: "nodes", namespaced: false)
+                _ = try await eventually("node sandbox-node-1", .seconds(30)) {
+                    do {
+                        return try await cluster.client.get(nodes, name: "sandbox-node-1")
+                    } catch let error as KubeError where error.kind == .notFound {
+                        return Node?.none  // not `nil`: Node is ExpressibleByNilLiteral, and that would be Node.null
+                    }
+                }
+                _ = try await cluster.client.create(pods, try JSON.parse("""
+                    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "once", "namespace": "\(cluster.namespace)"},
+                     "spec": {"nodeName": "sandbox-node-1", "restartPolicy": "Never",
+                              "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "echo joined > \\"$CAIRN_TERMINATION_LOG\\""]}]}}
+                    """))
+                let done = try await eventually("the pod to succeed", .seconds(30)) { () -> Node? in
+                    let pod = try await cluster.client.get(pods, namespace: cluster.namespace, name: "once")
+                    return pod[path: "status", "phase"]?.string == "Succeeded" ? pod : Node?.none
+                }
+                let terminated = done[path: "status", "containerStatuses"]?.sequence?.first?[path: "state", "terminated"]
+                #expect(terminated?["exitCode"]?.int == 0)
+                #expect(terminated?["message"]?.string == "joined\n")
+            }
+            #expect(status == 0)
+        }
     }
 
     @Test func givenACorruptStateFile_WhenTheSandboxStarts_ThenItExitsNamingTheFile() async throws {
