@@ -154,7 +154,7 @@ struct SandboxCommand: AsyncParsableCommand {
         }
         do {
             try await store.restore(from: snapshot)
-        } catch let error as StatusError {
+        } catch {
             throw SandboxCommandError("--state \(file.path) is not a sandbox state file: \(error.message); \(advice)")
         }
     }
@@ -173,7 +173,7 @@ struct SandboxCommand: AsyncParsableCommand {
     private static func ensureNamespace(_ name: String, in store: ObjectStore) async throws {
         do {
             _ = try await store.create(.mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": .string(name)])]), in: .namespaces)
-        } catch let error as StatusError where error.reason == "AlreadyExists" {
+        } catch where error.reason == "AlreadyExists" {
             return
         } catch {
             throw SandboxCommandError("cannot create the \(name) namespace: \(error)")
