@@ -110,7 +110,9 @@ struct SandboxCommand: AsyncParsableCommand {
         let announcer = NodesAfterListening(ports: ports, server: server, kubeconfig: kubeconfigFile, configuration: nodesConfiguration,
                                             say: { Self.say($0) }, logger: Self.logger("cairn.sandbox.nodes"))
         do {
-            try await ServiceGroup(configuration: Self.group([ServerService(server: server, onListening: { portSink.yield($0) }), announcer])).run()
+            var services: [any Service] = [ServerService(server: server, onListening: { portSink.yield($0) }), announcer]
+            if let stateFile { services.append(StateSaver(store: store, file: stateFile, logger: Self.logger("cairn.sandbox.state"))) }
+            try await ServiceGroup(configuration: Self.group(services)).run()
         } catch {
             if let stateFile { try await Self.save(store, to: stateFile) }
             throw SandboxCommandError("the sandbox stopped: \(error)")
@@ -177,6 +179,34 @@ struct SandboxCommand: AsyncParsableCommand {
             return
         } catch {
             throw SandboxCommandError("cannot create the \(name) namespace: \(error)")
+        }
+    }
+}
+
+/// Saves the store to the `--state` file every few seconds when it has changed, so a sandbox that
+/// is killed rather than stopped loses at most that much; the save at shutdown stays the last word.
+struct StateSaver: Service {
+    let store: ObjectStore
+    let file: URL
+    let logger: Logger
+    var interval: Duration = .seconds(5)
+
+    func run() async throws {
+        var saved = await store.resourceVersion
+        while true {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return  // shutting down: the final save follows the service group
+            }
+            let current = await store.resourceVersion
+            guard current != saved else { continue }
+            do {
+                try await SandboxCommand.save(store, to: file)
+                saved = current
+            } catch {
+                logger.warning("could not save the state; will try again", metadata: ["file": "\(file.path)", "error": "\(error)"])
+            }
         }
     }
 }

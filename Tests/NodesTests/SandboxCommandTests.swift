@@ -36,7 +36,11 @@ import SystemPackage
             // From a file: `kubectl create configmap` sends protobuf, which the sandbox does not read.
             let manifest = scratch.url.appendingPathComponent("configmap.json")
             try Data(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep-me","namespace":"default"},"data":{"answer":"42"}}"#.utf8).write(to: manifest)
-            _ = try await CairnSandbox.kubectl(["create", "--validate=false", "-f", manifest.path], kubeconfig: kubeconfig)
+            _ = try await CairnSandbox.kubectl(["create", "-f", manifest.path], kubeconfig: kubeconfig)
+            // Saved while running, not only at shutdown, so a killed sandbox keeps it too.
+            try await eventually("the state file to hold the ConfigMap", .seconds(20)) {
+                (try? String(contentsOfFile: state, encoding: .utf8))?.contains("keep-me") == true  // absent until the first save
+            }
         }
         #expect(first == 0)
         #expect(FileManager.default.fileExists(atPath: state))
