@@ -5,10 +5,12 @@ import Synchronization
 import Testing
 import YAML
 
-/// Leader election over a Lease in the sandbox, with short timings: a 2 s lease, renewed every 200 ms.
+/// Leader election over a Lease in the sandbox, with short timings: a 4 s lease, renewed every 300 ms.
 @Suite struct LeaderElectorTests {
-    static let leaseDuration = Duration.seconds(2)
-    static let retryPeriod = Duration.milliseconds(200)
+    // Long enough that a loaded 2-core machine running the whole suite in parallel does not miss a
+    // renewal deadline (3 s) by scheduling delay alone; short enough to keep the suite quick.
+    static let leaseDuration = Duration.seconds(4)
+    static let retryPeriod = Duration.milliseconds(300)
 
     /// Who leads, as the callbacks report it.
     final class Leadership: Sendable {
@@ -72,13 +74,13 @@ import YAML
 
             try await eventually(.seconds(10), "a leader") { leadership.leaders.count == 1 }
             let leader = try #require(leadership.leaders.first)
-            try await Task.sleep(for: .seconds(2))  // a whole lease duration of renewals
+            try await Task.sleep(for: Self.leaseDuration)  // a whole lease duration of renewals
 
             #expect(leadership.leaders == [leader])
             #expect(!leadership.overlap.withLock { $0 })
             let spec = try await Self.lease(cluster)["spec"]
             #expect(spec?["holderIdentity"]?.string == leader)
-            #expect(spec?["leaseDurationSeconds"] == 2)
+            #expect(spec?["leaseDurationSeconds"] == 4)
             #expect(spec?["leaseTransitions"] == 0)
             try await Self.stop(campaigns[0], campaigns[1])
         }
@@ -102,7 +104,10 @@ import YAML
             let takeover = clock.now - killed
 
             #expect(takeover >= Self.leaseDuration - Self.retryPeriod * 2, "took over after \(takeover), before the lease could expire")
-            #expect(takeover <= Self.leaseDuration + .seconds(1), "took over after \(takeover)")
+            // Expiry is judged from when the candidate last saw the lease change (up to a jittered
+            // retry period after the last renewal), then noticed on its next retry; the rest is slack
+            // for a loaded machine.
+            #expect(takeover <= Self.leaseDuration + .seconds(2), "took over after \(takeover)")
             let spec = try await Self.lease(cluster)["spec"]
             #expect(spec?["holderIdentity"] == "second")
             #expect(spec?["leaseTransitions"] == 1)
