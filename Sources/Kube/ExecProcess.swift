@@ -12,7 +12,31 @@ struct ExecProcess {
     let arguments: [String]
     let environment: [String: String]
 
+    /// How often a start that failed is tried again. A script that was just written may be briefly
+    /// "busy" (ETXTBSY) while another thread's child still holds its write descriptor between fork
+    /// and exec; Foundation reports that only as a generic error, so any failed start is retried.
+    static let startAttempts = 5
+
     func run() throws -> Output {
+        var attempt = 1
+        while true {
+            do {
+                return try runOnce()
+            } catch is StartFailure where attempt < Self.startAttempts {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            } catch let error as StartFailure {
+                throw KubeConfigError(.execFailed, "exec plugin \(executable): cannot start: \(error.underlying.localizedDescription)")
+            }
+        }
+    }
+
+    /// The process could not be started at all.
+    private struct StartFailure: Error {
+        var underlying: any Error
+    }
+
+    private func runOnce() throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -32,7 +56,7 @@ struct ExecProcess {
         do {
             try process.run()
         } catch {
-            throw KubeConfigError(.execFailed, "exec plugin \(executable): cannot start: \(error.localizedDescription)")
+            throw StartFailure(underlying: error)
         }
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
