@@ -153,7 +153,8 @@ public final class AutoBackupController: Sendable {
                 _ = try await client.update(CairnResource.configurations, namespace: key.namespace, configuration)
                 count(\.updates, logger, "updated BackupConfiguration \(configuration.name)")
             case .delete(let name):
-                try await delete(name, namespace: key.namespace)
+                // Gone already: a reconcile that ran before the cache saw the deletion.
+                guard try await delete(name, namespace: key.namespace) else { return .done }
                 count(\.deletes, logger, "deleted BackupConfiguration \(name): the target opted out")
             case .warn(let reason, let message):
                 recorder.record(target, type: .warning, reason: reason, message: message)
@@ -167,11 +168,13 @@ public final class AutoBackupController: Sendable {
         }
     }
 
-    private func delete(_ name: String, namespace: String) async throws {
+    /// Deletes a configuration; false when it was already gone.
+    private func delete(_ name: String, namespace: String) async throws -> Bool {
         do {
             try await client.delete(CairnResource.configurations, namespace: namespace, name: name)
+            return true
         } catch let error as KubeError where error.kind == .notFound {
-            return
+            return false
         }
     }
 
