@@ -134,3 +134,8 @@ func postgres(dbName: String?) -> [String: String] {
     if let dbName { annotations[BlueprintAnnotation.variable("dbName")] = dbName }
     return annotations
 }
+
+/// The suites that start a sandbox and a controller, one test at a time: each runs seven informers
+/// over HTTPS, and running them all at once starves the timing-sensitive tests of other targets
+/// (the leader-election takeover bound) on a small machine.
+@Suite(.serialized) enum AutoBackupSandboxTests {}
