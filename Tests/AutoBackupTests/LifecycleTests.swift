@@ -18,7 +18,7 @@ extension AutoBackupSandboxTests {
                 try await harness.client.delete(CairnResource.configurations, namespace: harness.namespace, name: Harness.configurationName("db"))
 
                 try await harness.waitForConfiguration("db", "a new configuration") { $0[path: "metadata", "uid"] != first[path: "metadata", "uid"] }
-                #expect(harness.controller.statistics.creates == 2)
+                try await harness.waitForStatistics("two creates") { $0.creates == 2 }
             }
         }
 

@@ -24,7 +24,7 @@ extension AutoBackupSandboxTests {
                 #expect(live[path: "metadata", "annotations", CairnLabel.renderedHash]?.string?.isEmpty == false)
                 let owner = try #require(live[path: "metadata", "ownerReferences"]?.sequence?.first)
                 #expect(owner["uid"] == deployment[path: "metadata", "uid"] && owner["controller"] == true)
-                #expect(harness.controller.statistics.creates == 1)
+                try await harness.waitForStatistics("one create") { $0.creates == 1 }
             }
         }
 
@@ -51,7 +51,7 @@ extension AutoBackupSandboxTests {
                 try await harness.editAnnotations(of: "db") { $0[BlueprintAnnotation.name] = nil }
 
                 try await eventually("the configuration to be deleted", .seconds(20)) { try await harness.configuration(for: "db") == nil }
-                #expect(harness.controller.statistics.deletes == 1)
+                try await harness.waitForStatistics("one delete") { $0.deletes == 1 }
                 #expect(try await harness.client.get(deployments, namespace: harness.namespace, name: "db")[path: "metadata", "name"] == "db", "the workload stays")
             }
         }
@@ -94,6 +94,8 @@ extension AutoBackupSandboxTests {
                 try await harness.createBlueprint()
                 try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
                 var live = try await harness.waitForConfiguration("db", "the configuration to appear")
+                // Let the create's own watch event reconcile first, so each wait below sees the edit before it.
+                try await harness.waitForReconciles(after: 1)
                 var metadata = try #require(live["metadata"])
                 var annotations = metadata["annotations"] ?? .mapping([])
                 annotations[CairnLabel.managed] = "false"

@@ -100,6 +100,12 @@ struct Harness: Sendable {
         }
     }
 
+    /// Waits until the controller's counters satisfy `condition`: a write shows on the server a
+    /// moment before the controller's own call returns and counts it.
+    func waitForStatistics(_ what: String, _ condition: @escaping @Sendable (AutoBackupController.Statistics) -> Bool) async throws {
+        try await eventually("the controller to count \(what)", .seconds(20)) { condition(controller.statistics) }
+    }
+
     /// Waits until the controller has finished more reconciles than `count`.
     func waitForReconciles(after count: Int) async throws {
         try await eventually("the controller to reconcile again", .seconds(20)) { controller.statistics.reconciles > count }
