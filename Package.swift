@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Blueprint", targets: ["Blueprint"]),
         .library(name: "Kube", targets: ["Kube"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
+        .library(name: "AutoBackup", targets: ["AutoBackup"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,10 @@ let package = Package(
         .target(
             name: "Blueprint",
             dependencies: ["YAML", "CairnAPI", .product(name: "Crypto", package: "swift-crypto")]),
+        // The reconciler that turns annotated workloads into BackupConfigurations.
+        .target(
+            name: "AutoBackup",
+            dependencies: ["Kube", "Blueprint", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
         // The channel.k8s.io WebSocket sub-protocols of pods/exec, shared by client and server.
         .target(
             name: "RemoteCommand",
@@ -107,6 +112,10 @@ let package = Package(
             name: "NodesTests",
             dependencies: ["CairnTesting", "SandboxNodes", "Kube", "YAML", "cairn",
                            .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(
+            name: "AutoBackupTests",
+            dependencies: ["AutoBackup", "Blueprint", "CairnAPI", "CairnTesting", "Kube", "YAML",
+                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],

@@ -1,0 +1,40 @@
+@testable import AutoBackup
+import Blueprint
+import CairnAPI
+import CairnTesting
+import Foundation
+import Testing
+import YAML
+
+/// Blueprints as the API server returns them: JSON, where a plain `${ref}` comes back quoted.
+@Suite struct LiveBlueprintTests {
+    static func fromServer() throws -> Node {
+        let url = TestCluster.repository.appendingPathComponent("blueprints/postgres-pgdump.yaml")
+        var blueprint = try YAML.parse(try String(contentsOf: url, encoding: .utf8))
+        var metadata = try #require(blueprint["metadata"])
+        metadata["namespace"] = "app"
+        blueprint["metadata"] = metadata
+        return try JSON.parse(try JSON.emit(blueprint))
+    }
+
+    static func render(_ node: Node) throws -> RenderOutcome {
+        let blueprint = try NodeDecoder().decode(BackupBlueprint.self, from: node)
+        let target = RenderTarget(
+            apiVersion: "apps/v1", kind: "Deployment", name: "db", namespace: "app", uid: "uid-db",
+            annotations: [BlueprintAnnotation.name: "postgres-nightly", BlueprintAnnotation.variable("dbName"): "orders"])
+        return Renderer(blueprints: [blueprint]).render(target)
+    }
+
+    @Test func givenABlueprintReadAsJSON_WhenRenderedAsIs_ThenALoneIntegerReferenceFails() throws {
+        let failure = try #require(try Self.render(try Self.fromServer()).failure)
+        #expect(failure.problems.contains { $0.variable == "keepDaily" })
+    }
+
+    @Test func givenABlueprintReadAsJSON_WhenLoneReferencesAreMadePlain_ThenItRendersIntegersAndKeepsStrings() throws {
+        let rendering = try #require(try Self.render(LiveBlueprint.plainReferences(try Self.fromServer())).rendering)
+        let session = try #require(rendering.configuration.spec.sessions.first)
+        #expect(session.retention?.keepDaily == 7)
+        #expect(session.schedule == "30 1 * * *")
+        #expect(rendering.configuration.spec.storage.name == "default")
+    }
+}

@@ -1,0 +1,147 @@
+import AutoBackup
+import Blueprint
+import CairnAPI
+import CairnTesting
+import Foundation
+import Kube
+import Logging
+import Testing
+import YAML
+
+let deployments = Resource(group: "apps", version: "v1", plural: "deployments", namespaced: true)
+
+/// A test cluster with the CRDs installed and an AutoBackup controller running against it over HTTPS.
+struct Harness: Sendable {
+    let cluster: TestCluster
+    let controller: AutoBackupController
+    var client: KubeClient { cluster.client }
+    var namespace: String { cluster.namespace }
+
+    /// Runs `body` with a fresh sandbox and a synced controller watching its test namespace; stops both after.
+    static func with(_ body: @escaping @Sendable (Harness) async throws -> Void) async throws {
+        try await TestCluster.with { cluster in
+            try await cluster.installCRDs()
+            var logger = Logger(label: "cairn.autobackup.test")
+            logger.logLevel = .warning
+            let controller = AutoBackupController(client: cluster.client, options: .init(namespace: cluster.namespace), logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await controller.run() }
+                defer { group.cancelAll() }
+                try await withDeadline("the controller's informers to sync", .seconds(20)) { try await controller.waitForSync() }
+                try await body(Harness(cluster: cluster, controller: controller))
+            }
+        }
+    }
+
+    /// Creates `blueprints/<file>` in the test namespace.
+    @discardableResult
+    func createBlueprint(_ file: String = "postgres-pgdump.yaml") async throws -> Node {
+        let url = TestCluster.repository.appendingPathComponent("blueprints").appendingPathComponent(file)
+        var blueprint = try YAML.parse(try String(contentsOf: url, encoding: .utf8), file: file)
+        var metadata = try #require(blueprint["metadata"])
+        metadata["namespace"] = .string(namespace)
+        blueprint["metadata"] = metadata
+        return try await client.create(CairnResource.blueprints, namespace: namespace, blueprint)
+    }
+
+    /// Creates a Deployment with these annotations.
+    @discardableResult
+    func createDeployment(_ name: String, annotations: [String: String]) async throws -> Node {
+        let labels = mapping(["app": name])
+        let container: Node = .mapping(["name": "postgres", "image": "postgres:16"])
+        let deployment: Node = .mapping([
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": .mapping(["name": .string(name), "namespace": .string(namespace), "annotations": mapping(annotations)]),
+            "spec": .mapping([
+                "replicas": 0, "selector": .mapping(["matchLabels": labels]),
+                "template": .mapping(["metadata": .mapping(["labels": labels]), "spec": .mapping(["containers": .sequence([container])])]),
+            ]),
+        ])
+        return try await client.create(deployments, namespace: namespace, deployment)
+    }
+
+    /// Reads, edits and writes back a Deployment's annotations.
+    func editAnnotations(of name: String, _ edit: (inout [String: String]) -> Void) async throws {
+        var deployment = try await client.get(deployments, namespace: namespace, name: name)
+        var annotations = deployment.annotationMap
+        edit(&annotations)
+        var metadata = try #require(deployment["metadata"])
+        metadata["annotations"] = mapping(annotations)
+        deployment["metadata"] = metadata
+        _ = try await client.update(deployments, namespace: namespace, deployment)
+    }
+
+    /// The generated configuration's name for a Deployment.
+    static func configurationName(_ deployment: String) -> String { Naming.configurationName(kind: "Deployment", name: deployment) }
+
+    /// The configuration generated for a Deployment, or nil while there is none.
+    func configuration(for deployment: String) async throws -> Node? {
+        do {
+            return try await client.get(CairnResource.configurations, namespace: namespace, name: Self.configurationName(deployment))
+        } catch let error as KubeError where error.kind == .notFound {
+            return Node?.none
+        }
+    }
+
+    /// Waits until the configuration for `deployment` exists and satisfies `condition`; returns it.
+    @discardableResult
+    func waitForConfiguration(_ deployment: String, _ what: String, _ condition: @escaping @Sendable (Node) -> Bool = { _ in true }) async throws -> Node {
+        try await eventually("\(what) (BackupConfiguration \(Self.configurationName(deployment)))", .seconds(20)) {
+            guard let live = try await configuration(for: deployment), condition(live) else { return Node?.none }
+            return live
+        }
+    }
+
+    /// The Warning Events recorded on a Deployment.
+    func warnings(on deployment: String) async throws -> [Node] {
+        try await client.list(EventRecorder.events, namespace: namespace).items.filter { event in
+            event["type"]?.string == "Warning" && event[path: "involvedObject", "kind"]?.string == "Deployment"
+                && event[path: "involvedObject", "name"]?.string == deployment
+        }
+    }
+
+    /// Waits until the controller's counters satisfy `condition`: a write shows on the server a
+    /// moment before the controller's own call returns and counts it.
+    func waitForStatistics(_ what: String, _ condition: @escaping @Sendable (AutoBackupController.Statistics) -> Bool) async throws {
+        try await eventually("the controller to count \(what)", .seconds(20)) { condition(controller.statistics) }
+    }
+
+    /// Waits until the controller has finished more reconciles than `count`.
+    func waitForReconciles(after count: Int) async throws {
+        try await eventually("the controller to reconcile again", .seconds(20)) { controller.statistics.reconciles > count }
+    }
+}
+
+func mapping(_ values: [String: String]) -> Node {
+    .mapping(values.sorted { $0.key < $1.key }.map { Node.Pair(key: .string($0.key), value: .string($0.value)) })
+}
+
+extension Node {
+    /// `metadata.annotations` as strings.
+    var annotationMap: [String: String] {
+        var map: [String: String] = [:]
+        for pair in self[path: "metadata", "annotations"]?.mapping ?? [] { map[pair.key.scalarText] = pair.value.string }
+        return map
+    }
+
+    /// `metadata.resourceVersion`.
+    var resourceVersion: String? { self[path: "metadata", "resourceVersion"]?.string }
+
+    /// The pre-backup hook's shell command of the first hook, where the postgres blueprint puts dbName.
+    var dumpCommand: String? { self[path: "spec", "hooks", "preBackup"]?.sequence?.first?[path: "exec", "command"]?.sequence?.last?.string }
+
+    /// The first session's schedule.
+    var schedule: String? { self[path: "spec", "sessions"]?.sequence?.first?["schedule"]?.string }
+}
+
+/// The annotations that opt a Deployment in to the postgres blueprint.
+func postgres(dbName: String?) -> [String: String] {
+    var annotations = [BlueprintAnnotation.name: "postgres-nightly"]
+    if let dbName { annotations[BlueprintAnnotation.variable("dbName")] = dbName }
+    return annotations
+}
+
+/// The suites that start a sandbox and a controller, one test at a time: each runs seven informers
+/// over HTTPS, and running them all at once starves the timing-sensitive tests of other targets
+/// (the leader-election takeover bound) on a small machine.
+@Suite(.serialized) enum AutoBackupSandboxTests {}
