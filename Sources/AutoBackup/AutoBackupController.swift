@@ -57,6 +57,8 @@ public final class AutoBackupController: Sendable {
     private let queue = WorkQueue<TargetKey>()
     /// The renderer and the blueprint generation it was built from; rebuilt only when blueprints change.
     private let rendererState = Mutex<(generation: Int, built: Int, renderer: Renderer?)>((0, -1, nil))
+    /// The served BackupConfiguration schema, which types lone `${...}` references in live blueprints.
+    private let configurationSchema = Mutex<StructuralSchema?>(nil)
     private let counters = Mutex(Statistics())
 
     /// Creates a controller; nothing runs before ``run()``.
@@ -87,6 +89,7 @@ public final class AutoBackupController: Sendable {
         let runner = ControllerRunner(
             queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger
         ) { [self] key in try await reconcile(key) }
+        await loadConfigurationSchema()
         await withTaskGroup(of: Void.self) { group in
             for informer in allInformers { group.addTask { await informer.run() } }
             group.addTask { await self.recorder.run() }
@@ -95,6 +98,20 @@ public final class AutoBackupController: Sendable {
                 do { try await self.waitForSync() } catch { return }
                 await runner.run()
             }
+        }
+    }
+
+    /// Reads the BackupConfiguration CRD's schema; without it, live blueprints are typed as if every
+    /// lone reference were plain (see `LiveBlueprint`), which the log says.
+    private func loadConfigurationSchema() async {
+        let crds = Resource(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
+        do {
+            let crd = try CRDDocument(try await client.get(crds, name: "backupconfigurations.\(CairnGroup.group)"))
+            let schema = crd.version(CairnGroup.version)?.schema
+            configurationSchema.withLock { $0 = schema }
+            rendererState.withLock { $0.generation += 1 }
+        } catch {
+            logger.warning("cannot read the BackupConfiguration CRD's schema; a quoted lone ${...} in a blueprint is typed by its value", metadata: ["error": "\(error)"])
         }
     }
 
@@ -201,7 +218,8 @@ public final class AutoBackupController: Sendable {
 
     private func decodeBlueprint(_ node: Node) -> BackupBlueprint? {
         do {
-            return try NodeDecoder().decode(BackupBlueprint.self, from: LiveBlueprint.plainReferences(node))
+            let schema = configurationSchema.withLock { $0 }
+            return try NodeDecoder().decode(BackupBlueprint.self, from: LiveBlueprint.plainReferences(node, configurationSchema: schema))
         } catch {
             logger.error("BackupBlueprint \(node.namespace)/\(node.name) does not decode and is ignored: \(error)")
             return nil

@@ -1,30 +1,37 @@
+import CairnAPI
 import YAML
 
 /// Reading a BackupBlueprint as the API server returns it.
 enum LiveBlueprint {
-    /// The blueprint with every template string that is exactly one `${...}` reference made plain.
+    /// The blueprint with every template string that is exactly one `${...}` reference made plain,
+    /// where the configuration's schema does not want a string there.
     ///
     /// The API server speaks JSON, where every string is quoted: `keepDaily: ${keepDaily}` written
     /// plain in YAML comes back as the JSON string `"${keepDaily}"`, and the engine would keep the
     /// value a string where the schema wants an integer. On the cluster the plain/quoted distinction
-    /// is gone, so a lone reference takes the type its value has in YAML, as a plain one does in files.
-    static func plainReferences(_ blueprint: Node) -> Node {
+    /// is gone, so the BackupConfiguration schema decides instead: a lone reference in a field the
+    /// schema types as a string stays quoted (so `"${dbName}"` set to `0800` stays the string
+    /// "0800"), anywhere else it takes the type its value has in YAML, as a plain one does in files.
+    /// Without a schema (the CRD could not be read), every lone reference is made plain.
+    static func plainReferences(_ blueprint: Node, configurationSchema: StructuralSchema? = nil) -> Node {
         guard let template = blueprint[path: "spec", "template"] else { return blueprint }
         var result = blueprint
         var spec = blueprint["spec"] ?? .mapping([])
-        spec["template"] = plain(template)
+        spec["template"] = plain(template, at: ["spec"], schema: configurationSchema)
         result["spec"] = spec
         return result
     }
 
-    private static func plain(_ node: Node) -> Node {
+    private static func plain(_ node: Node, at path: [String], schema: StructuralSchema?) -> Node {
         switch node.value {
         case .string(let text) where isLoneReference(text):
+            if let schema, schema.schema(at: path)?.type == "string" { return node }
             return Node(node.value, mark: node.mark, style: .plain)
         case .sequence(let items):
-            return Node(.sequence(items.map(plain)), mark: node.mark, style: node.style)
+            return Node(.sequence(items.map { plain($0, at: path + ["[]"], schema: schema) }), mark: node.mark, style: node.style)
         case .mapping(let pairs):
-            return Node(.mapping(pairs.map { Node.Pair(key: $0.key, value: plain($0.value)) }), mark: node.mark, style: node.style)
+            let mapped = pairs.map { Node.Pair(key: $0.key, value: plain($0.value, at: path + [$0.key.scalarText], schema: schema)) }
+            return Node(.mapping(mapped), mark: node.mark, style: node.style)
         default:
             return node
         }

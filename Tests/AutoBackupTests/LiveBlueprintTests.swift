@@ -17,11 +17,12 @@ import YAML
         return try JSON.parse(try JSON.emit(blueprint))
     }
 
-    static func render(_ node: Node) throws -> RenderOutcome {
+    static func render(_ node: Node, variables: [String: String] = [:]) throws -> RenderOutcome {
         let blueprint = try NodeDecoder().decode(BackupBlueprint.self, from: node)
+        var annotations = [BlueprintAnnotation.name: "postgres-nightly", BlueprintAnnotation.variable("dbName"): "orders"]
+        for (name, value) in variables { annotations[BlueprintAnnotation.variable(name)] = value }
         let target = RenderTarget(
-            apiVersion: "apps/v1", kind: "Deployment", name: "db", namespace: "app", uid: "uid-db",
-            annotations: [BlueprintAnnotation.name: "postgres-nightly", BlueprintAnnotation.variable("dbName"): "orders"])
+            apiVersion: "apps/v1", kind: "Deployment", name: "db", namespace: "app", uid: "uid-db", annotations: annotations)
         return Renderer(blueprints: [blueprint]).render(target)
     }
 
@@ -36,5 +37,29 @@ import YAML
         #expect(session.retention?.keepDaily == 7)
         #expect(session.schedule == "30 1 * * *")
         #expect(rendering.configuration.spec.storage.name == "default")
+    }
+
+    /// The schema the BackupConfiguration CRD in `crds/` declares, as the controller reads it from the cluster.
+    static func configurationSchema() throws -> StructuralSchema {
+        let url = TestCluster.repository.appendingPathComponent("crds/cairn.dev_backupconfigurations.yaml")
+        let crd = try CRDDocument(yaml: try String(contentsOf: url, encoding: .utf8))
+        return try #require(crd.version(CairnGroup.version)?.schema)
+    }
+
+    @Test func givenTheSchema_WhenAStringFieldsValueLooksLikeANumber_ThenItStaysAString() throws {
+        let live = LiveBlueprint.plainReferences(try Self.fromServer(), configurationSchema: try Self.configurationSchema())
+
+        let rendering = try #require(try Self.render(live, variables: ["storage": "0800", "keepDaily": "14"]).rendering)
+
+        #expect(rendering.configuration.spec.storage.name == "0800", "a string field keeps the text as written")
+        #expect(rendering.configuration.spec.sessions.first?.retention?.keepDaily == 14, "an integer field still gets an integer")
+    }
+
+    @Test func givenNoSchema_WhenAStringFieldsValueLooksLikeANumber_ThenTheRenderFailsNamingTheVariable() throws {
+        let live = LiveBlueprint.plainReferences(try Self.fromServer())
+
+        let failure = try #require(try Self.render(live, variables: ["storage": "0800"]).failure)
+
+        #expect(failure.problems.contains { $0.variable == "storage" }, "\(failure.problems)")
     }
 }
