@@ -9,11 +9,11 @@ import YAML
 /// `kubectl explain` has nothing to show.
 enum OpenAPI {
     /// `/openapi/v3`: every served group version with the URL of its document.
-    static func index(_ catalog: Catalog) -> Node {
+    static func index(_ catalog: Catalog) throws(StatusError) -> Node {
         var paths: [Node.Pair] = []
         for (group, version) in groupVersions(catalog) {
             let key = group.isEmpty ? "api/\(version)" : "apis/\(group)/\(version)"
-            let hash = digest(groupVersion(catalog, types: types(catalog, group: group, version: version), group: group, version: version))
+            let hash = try digest(groupVersion(catalog, types: types(catalog, group: group, version: version), group: group, version: version))
             paths.append(Node.Pair(key: .string(key), value: .mapping(["serverRelativeURL": .string("/openapi/v3/\(key)?hash=\(hash)")])))
         }
         return .mapping(["paths": .mapping(paths)])
@@ -63,8 +63,13 @@ enum OpenAPI {
     }
 
     /// A stable digest of a document, so kubectl's cache refreshes exactly when it changes.
-    private static func digest(_ document: Node) -> String {
-        let text = (try? JSON.emit(document)) ?? ""  // emitting a tree this shallow cannot fail
+    private static func digest(_ document: Node) throws(StatusError) -> String {
+        let text: String
+        do {
+            text = try JSON.emit(document)
+        } catch {
+            throw .internalError("the OpenAPI document cannot be written as JSON: \(error)")
+        }
         return SHA256.hash(data: Array(text.utf8)).prefix(16).map { String(format: "%02X", $0) }.joined()
     }
 }

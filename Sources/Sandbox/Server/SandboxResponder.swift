@@ -51,7 +51,7 @@ struct SandboxResponder: HTTPResponder {
         case .groups: return try Self.json(Discovery.groups(try await Catalog.load(from: store)))
         case .resourceList(let group, let version):
             return try Self.json(Discovery.resourceList(try await Catalog.load(from: store), group: group, version: version))
-        case .openAPIIndex: return try Self.json(OpenAPI.index(try await Catalog.load(from: store)))
+        case .openAPIIndex: return try Self.json(try OpenAPI.index(try await Catalog.load(from: store)))
         case .openAPIGroupVersion(let group, let version):
             return try Self.json(OpenAPI.groupVersion(try await Catalog.load(from: store), group: group, version: version))
         case .openAPI, .resource: throw .noSuchResource()
