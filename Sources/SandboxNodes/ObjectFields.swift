@@ -103,12 +103,8 @@ enum ShortHash {
     }
 }
 
-/// RFC 3339 time as Kubernetes writes it (seconds precision, UTC).
-func timestamp(_ date: Date) -> Node {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    return .string(formatter.string(from: date))
-}
+/// RFC 3339 time as Kubernetes writes it (seconds precision, UTC), as a node.
+func timestamp(_ date: Date) -> Node { .string(KubeTime.time(date)) }
 
 /// An error of a simulated component, with a message that says what to do.
 public struct NodesError: Error, Sendable, CustomStringConvertible {

@@ -2,9 +2,9 @@ import Foundation
 
 /// Timestamps as the API writes them: `Time` (`2006-01-02T15:04:05Z`) and `MicroTime`
 /// (`2006-01-02T15:04:05.000000Z`), always in UTC.
-enum KubeTime {
+public enum KubeTime {
     /// Seconds precision, for `metav1.Time` fields such as an Event's `lastTimestamp`.
-    static func time(_ date: Date) -> String {
+    public static func time(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -12,7 +12,7 @@ enum KubeTime {
     }
 
     /// Microsecond precision, for `metav1.MicroTime` fields such as a Lease's `renewTime`.
-    static func microTime(_ date: Date) -> String {
+    public static func microTime(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970.rounded(.down)
         let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
         let whole = time(Date(timeIntervalSince1970: seconds))
