@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "YAML", "CairnAPI", "RemoteCommand", .product(name: "Hummingbird", package: "hummingbird"),
+                "YAML", "CairnAPI", "RemoteCommand", "SandboxNodes", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

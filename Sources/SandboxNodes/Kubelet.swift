@@ -162,7 +162,7 @@ actor Kubelet: Component {
                 if source["optional"]?.bool == true { return own }
                 throw LaunchProblem(reason: "ContainerCreating", message: "\(plural.dropLast()) \"\(objectName)\" not found")
             }
-            for (key, value) in PodLauncher.data(of: object, plural: plural) {
+            for (key, value) in ContainerEnvironment.data(of: object, plural: plural) {
                 try Data(value.utf8).write(to: own.appendingPathComponent(key))
             }
             return own

@@ -52,7 +52,7 @@ struct ContainerLaunch: Equatable {
 /// from reading Secrets and ConfigMaps through `lookup`.
 struct PodLauncher {
     /// Reads a `secrets` or `configmaps` object in the Pod's namespace; nil when it does not exist.
-    typealias Lookup = @Sendable (_ plural: String, _ name: String) async throws -> Node?
+    typealias Lookup = ContainerEnvironment.Lookup
 
     /// The environment variable holding `{"<mountPath>": "<host directory>"}` as JSON.
     static let mountsVariable = "CAIRN_SANDBOX_MOUNTS"
@@ -100,8 +100,8 @@ struct PodLauncher {
     /// for Cairn's image, the local `cairn` binary stands in for the image's `cairn`.
     func command(of container: Node, env: [(String, String)]) throws(LaunchProblem) -> (String, [String]) {
         let values = Dictionary(env, uniquingKeysWith: { _, last in last })
-        var command = (container["command"]?.sequence ?? []).compactMap(\.string).map { Self.expand($0, values) }
-        let args = (container["args"]?.sequence ?? []).compactMap(\.string).map { Self.expand($0, values) }
+        var command = (container["command"]?.sequence ?? []).compactMap(\.string).map { ContainerEnvironment.expand($0, values) }
+        let args = (container["args"]?.sequence ?? []).compactMap(\.string).map { ContainerEnvironment.expand($0, values) }
         let image = container["image"]?.string ?? ""
         if image.contains(cairnImageMarker) {
             if command.isEmpty { return (cairnBinary, args) }
@@ -114,93 +114,14 @@ struct PodLauncher {
         return (executable, Array(command.dropFirst()) + args)
     }
 
-    /// `env` and `envFrom`, in kubelet's order: envFrom first, then env, later entries winning.
+    /// `env` and `envFrom`, in kubelet's order; a problem keeps the container waiting with
+    /// `CreateContainerConfigError`, as kubelet does.
     func environment(of container: Node, in pod: Node, lookup: Lookup) async throws(LaunchProblem) -> [(String, String)] {
-        var result: [(String, String)] = []
-        for source in container["envFrom"]?.sequence ?? [] {
-            result += try await fromSource(source, lookup: lookup, namespace: pod.namespace)
+        do {
+            return try await ContainerEnvironment.resolve(container, in: pod, lookup: lookup)
+        } catch {
+            throw LaunchProblem(reason: "CreateContainerConfigError", message: error.message)
         }
-        var values = Dictionary(result, uniquingKeysWith: { _, last in last })
-        for entry in container["env"]?.sequence ?? [] {
-            guard let name = entry["name"]?.string else { continue }
-            let value: String?
-            if let literal = entry["value"]?.string {
-                value = Self.expand(literal, values)
-            } else if let from = entry["valueFrom"] {
-                value = try await valueFrom(from, pod: pod, lookup: lookup)
-            } else {
-                value = ""
-            }
-            if let value {
-                result.append((name, value))
-                values[name] = value
-            }
-        }
-        return result
-    }
-
-    private func valueFrom(_ from: Node, pod: Node, lookup: Lookup) async throws(LaunchProblem) -> String? {
-        if let ref = from["secretKeyRef"] {
-            return try await key(ref, plural: "secrets", kind: "Secret", namespace: pod.namespace, lookup: lookup)
-        }
-        if let ref = from["configMapKeyRef"] {
-            return try await key(ref, plural: "configmaps", kind: "ConfigMap", namespace: pod.namespace, lookup: lookup)
-        }
-        if let path = from[path: "fieldRef", "fieldPath"]?.string {
-            switch path {
-            case "metadata.name": return pod.name
-            case "metadata.namespace": return pod.namespace
-            case "metadata.uid": return pod.uid
-            case "spec.nodeName": return pod[path: "spec", "nodeName"]?.string ?? ""
-            case "status.podIP", "status.hostIP": return "127.0.0.1"
-            default: throw LaunchProblem(reason: "CreateContainerConfigError", message: "the sandbox does not support fieldRef \(path)")
-            }
-        }
-        throw LaunchProblem(reason: "CreateContainerConfigError", message: "the sandbox supports valueFrom secretKeyRef, configMapKeyRef and fieldRef only")
-    }
-
-    /// One key of a Secret or ConfigMap; nil when optional and missing.
-    private func key(_ ref: Node, plural: String, kind: String, namespace: String, lookup: Lookup) async throws(LaunchProblem) -> String? {
-        let name = ref["name"]?.string ?? ""
-        let key = ref["key"]?.string ?? ""
-        let optional = ref["optional"]?.bool == true
-        guard let object = try await fetch(plural, name, lookup: lookup) else {
-            if optional { return nil }
-            throw LaunchProblem(reason: "CreateContainerConfigError", message: "\(plural.dropLast()) \"\(name)\" not found")
-        }
-        guard let value = Self.data(of: object, plural: plural)[key] else {
-            if optional { return nil }
-            throw LaunchProblem(reason: "CreateContainerConfigError", message: "couldn't find key \(key) in \(kind) \(namespace)/\(name)")
-        }
-        return value
-    }
-
-    private func fromSource(_ source: Node, lookup: Lookup, namespace: String) async throws(LaunchProblem) -> [(String, String)] {
-        let prefix = source["prefix"]?.string ?? ""
-        let (ref, plural) = if let ref = source["secretRef"] { (ref, "secrets") } else { (source["configMapRef"] ?? .null, "configmaps") }
-        let name = ref["name"]?.string ?? ""
-        guard let object = try await fetch(plural, name, lookup: lookup) else {
-            if ref["optional"]?.bool == true { return [] }
-            throw LaunchProblem(reason: "CreateContainerConfigError", message: "\(plural.dropLast()) \"\(name)\" not found")
-        }
-        return Self.data(of: object, plural: plural).sorted { $0.key < $1.key }.map { (prefix + $0.key, $0.value) }
-    }
-
-    private func fetch(_ plural: String, _ name: String, lookup: Lookup) async throws(LaunchProblem) -> Node? {
-        do { return try await lookup(plural, name) } catch {
-            throw LaunchProblem(reason: "CreateContainerConfigError", message: "could not read \(plural.dropLast()) \"\(name)\": \(error)")
-        }
-    }
-
-    /// A Secret's decoded `data` (and `stringData`, which a real API server folds into `data`), or
-    /// a ConfigMap's `data`.
-    static func data(of object: Node, plural: String) -> [String: String] {
-        guard plural == "secrets" else { return object["data"]?.stringMap ?? [:] }
-        var values = object["stringData"]?.stringMap ?? [:]
-        for (key, encoded) in object["data"]?.stringMap ?? [:] {
-            if let data = Data(base64Encoded: encoded) { values[key] = String(decoding: data, as: UTF8.self) }
-        }
-        return values
     }
 
     /// `{mountPath: host directory}` for the container's volumeMounts.
@@ -216,29 +137,6 @@ struct PodLauncher {
             result[path] = subPath.isEmpty ? host : URL(fileURLWithPath: host).appendingPathComponent(subPath).path
         }
         return result
-    }
-
-    /// Kubernetes' `$(VAR)` expansion: known variables are replaced, `$$` is a literal `$`, and
-    /// unknown references stay as written.
-    static func expand(_ text: String, _ values: [String: String]) -> String {
-        guard text.contains("$") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            result += rest[..<dollar]
-            let after = rest[rest.index(after: dollar)...]
-            if after.hasPrefix("$") {
-                result += "$"
-                rest = after.dropFirst()
-            } else if after.hasPrefix("("), let close = after.firstIndex(of: ")"), let value = values[String(after[after.index(after: after.startIndex)..<close])] {
-                result += value
-                rest = after[after.index(after: close)...]
-            } else {
-                result += "$"
-                rest = after
-            }
-        }
-        return result + rest
     }
 
     static func json(_ values: [String: String]) -> String {

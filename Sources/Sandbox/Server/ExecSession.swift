@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import RemoteCommand
+import SandboxNodes
 import YAML
 
 /// One accepted `pods/exec` connection: runs the command as a local process with the container's
@@ -70,11 +71,29 @@ struct ExecSession: Sendable {
         }
     }
 
+    /// The container's environment as the simulated kubelet resolves it, read from the store.
+    private func resolveEnvironment() async throws(ContainerEnvironmentError) -> [(String, String)] {
+        let store = self.store, namespace = plan.namespace
+        let pod: Node
+        do {
+            pod = try await store.get(ExecEndpoint.pods, namespace: namespace, name: plan.pod)
+        } catch {
+            throw ContainerEnvironmentError(message: error.message)
+        }
+        return try await ContainerEnvironment.resolve(plan.container, in: pod) { plural, name in
+            do {
+                return try await store.get(ResourceID(version: "v1", plural: plural), namespace: namespace, name: name)
+            } catch let error as StatusError where error.reason == "NotFound" {
+                return Node?.none  // not `nil`: Node is ExpressibleByNilLiteral
+            }
+        }
+    }
+
     /// Runs the command; the `Status` the kubelet would write for how it ended.
     private func execute(stdin: AsyncStream<[UInt8]>?, _ connection: ChannelConnection) async -> Node {
         let environment: [String: String]
         do {
-            environment = try await ContainerEnvironment(container: plan.container, namespace: plan.namespace).resolve(in: store)
+            environment = Dictionary(try await resolveEnvironment(), uniquingKeysWith: { _, last in last })
         } catch {
             return ExecStatus.internalError("error executing command in container: \(error.message)")
         }
