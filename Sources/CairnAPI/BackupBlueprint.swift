@@ -100,8 +100,10 @@ public struct BackupBlueprintStatus: Codable, Sendable, Equatable {
     public var resolved: Int?
     /// Targets that failed to render.
     public var failed: Int?
-    /// Why each failed target failed.
+    /// Why each failed target failed, sorted by kind, namespace and name; at most the first 100.
     public var failures: [ResolutionFailure]?
+    /// Failed targets beyond those `failures` lists.
+    public var omittedFailures: Int?
     public var conditions: [Condition]?
 
     /// Creates a status.

@@ -81,6 +81,7 @@ enum Samples {
         status.failures = [ResolutionFailure(
             kind: "Deployment", namespace: "web", name: "api", reason: "MissingVariable",
             message: "set annotation variables.cairn.dev/schedule")]
+        status.omittedFailures = 0
         status.conditions = conditions
         let spec = BackupBlueprintSpec(
             template: .mapping(["storage": .mapping(["name": "${storage:=s3}"]), "sessions": []]),
