@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,7 +43,10 @@ let package = Package(
         // The reconciler that turns annotated workloads into BackupConfigurations.
         .target(
             name: "AutoBackup",
-            dependencies: ["Kube", "Blueprint", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Kube", "Blueprint", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // The channel.k8s.io WebSocket sub-protocols of pods/exec, shared by client and server.
         .target(
             name: "RemoteCommand",
@@ -114,8 +118,9 @@ let package = Package(
                            .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(
             name: "AutoBackupTests",
-            dependencies: ["AutoBackup", "Blueprint", "CairnAPI", "CairnTesting", "Kube", "YAML",
-                           .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["AutoBackup", "Blueprint", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "YAML",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
     ],

@@ -1,7 +1,9 @@
 import Blueprint
 import CairnAPI
+import Foundation
 import Kube
 import Logging
+import Metrics
 import Synchronization
 import YAML
 
@@ -10,6 +12,14 @@ import YAML
 ///
 /// Every reconcile re-reads the informers' caches and renders from scratch; the decision is
 /// ``ReconcilePlan``'s, this type only watches, queues and writes.
+///
+/// Outcomes are visible in four places: each generated configuration's status (`Rendered`,
+/// `Ready`, `managedBy`, `phase`), Warning Events on the target, each blueprint's status (counts,
+/// failures, `NameConflict`), and the metrics. Blueprint status is shared by every target of a
+/// blueprint, so targets only record their report in memory (``OutcomeBook``) and a second,
+/// keyed and coalescing queue writes each blueprint's status at most once per
+/// ``Options/blueprintStatusDelay``. That queue also adds the blueprint finalizer and carries out
+/// `deletionPolicy` when a blueprint is deleted.
 public final class AutoBackupController: Sendable {
     /// How the controller runs.
     public struct Options: Sendable {
@@ -24,6 +34,13 @@ public final class AutoBackupController: Sendable {
         public var conflictRequeue: Duration = .milliseconds(50)
         /// The component named in Events.
         public var component = "cairn-controller"
+        /// How long a blueprint's status waits for more target reports before it is written, so
+        /// that many targets changing at once cost one write.
+        public var blueprintStatusDelay: Duration = .milliseconds(300)
+        /// Where the metrics go; tests pass a `MetricsTestKit.TestMetrics` of their own.
+        public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+        /// The time written into conditions' lastTransitionTime.
+        public var now: @Sendable () -> Date = { Date() }
 
         /// Creates options; all namespaces when `namespace` is nil.
         public init(namespace: String? = nil) { self.namespace = namespace }
@@ -39,27 +56,51 @@ public final class AutoBackupController: Sendable {
         public var updates = 0
         /// Configurations deleted after an opt-out.
         public var deletes = 0
-        /// Warning Events recorded (failed renders, name conflicts).
+        /// Warning Events recorded (failed renders, name conflicts, missing storage), one per
+        /// change of a target's failure.
         public var warnings = 0
+        /// Status subresource writes, of configurations and blueprints.
+        public var statusWrites = 0
+        /// Of those, writes of blueprint status.
+        public var blueprintStatusWrites = 0
+        /// Blueprint metadata writes: the finalizer added or removed.
+        public var blueprintUpdates = 0
+        /// Writes answered 409 Conflict, each retried through the queue.
+        public var conflicts = 0
     }
 
     /// The informer index from `<blueprint namespace>/<blueprint name>` to the targets that name it.
     static let blueprintIndex = "blueprint"
 
-    private let client: KubeClient
-    private let options: Options
-    private let logger: Logger
+    /// The configuration informer index from `<storage namespace>/<storage name>` to the configurations that name it.
+    static let storageIndex = "storage"
+
+    let client: KubeClient
+    let options: Options
+    let logger: Logger
     private let targets: [String: (kind: TargetKind, informer: Informer)]
-    private let blueprints: Informer
-    private let configurations: Informer
+    let blueprints: Informer
+    let configurations: Informer
+    let storages: Informer
     private let namespaces: Informer
-    private let recorder: EventRecorder
-    private let queue = WorkQueue<TargetKey>()
+    let recorder: EventRecorder
+    let queue = WorkQueue<TargetKey>()
+    /// Blueprints whose status, finalizer or deletion needs looking at.
+    let blueprintQueue = WorkQueue<ObjectKey>()
+    /// The latest report of every opted-in target.
+    let book = Mutex(OutcomeBook())
+    /// Per configuration, the resourceVersions our own writes replaced: a cache still showing one
+    /// of them lags behind our write, whose watch event brings the key back (client-go's
+    /// "expectations"), so the reconcile waits for it instead of writing into a 409.
+    let superseded = Mutex<[ObjectKey: Set<String>]>([:])
+    /// The configurations Cairn manages now (generated, not detached), for the gauge.
+    private let managed = Mutex<Set<ObjectKey>>([])
+    let metrics: AutoBackupMetrics
     /// The renderer and the blueprint generation it was built from; rebuilt only when blueprints change.
     private let rendererState = Mutex<(generation: Int, built: Int, renderer: Renderer?)>((0, -1, nil))
     /// The served BackupConfiguration schema, which types lone `${...}` references in live blueprints.
     private let configurationSchema = Mutex<StructuralSchema?>(nil)
-    private let counters = Mutex(Statistics())
+    let counters = Mutex(Statistics())
 
     /// Creates a controller; nothing runs before ``run()``.
     public init(client: KubeClient, options: Options = Options(), logger: Logger = Logger(label: "cairn.autobackup")) {
@@ -75,7 +116,11 @@ public final class AutoBackupController: Sendable {
         }
         self.targets = targets
         blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
-        configurations = Informer(client: client, resource: CairnResource.configurations, namespace: options.namespace, logger: logger)
+        configurations = Informer(
+            client: client, resource: CairnResource.configurations, namespace: options.namespace,
+            indexers: [Self.storageIndex: Self.storageKeys], logger: logger)
+        storages = Informer(client: client, resource: CairnResource.storages, logger: logger)
+        metrics = AutoBackupMetrics(factory: options.metricsFactory)
         namespaces = Informer(client: client, resource: CairnResource.namespaces, logger: logger)
         recorder = EventRecorder(client: client, options: .init(component: options.component))
         addHandlers()
@@ -89,6 +134,9 @@ public final class AutoBackupController: Sendable {
         let runner = ControllerRunner(
             queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger
         ) { [self] key in try await reconcile(key) }
+        let blueprintRunner = ControllerRunner(
+            queue: blueprintQueue, workers: 1, gracePeriod: options.gracePeriod, logger: logger
+        ) { [self] key in try await reconcileBlueprint(key) }
         await loadConfigurationSchema()
         await withTaskGroup(of: Void.self) { group in
             for informer in allInformers { group.addTask { await informer.run() } }
@@ -96,7 +144,10 @@ public final class AutoBackupController: Sendable {
             group.addTask {
                 // Reconciling against a half-filled cache would create what already exists.
                 do { try await self.waitForSync() } catch { return }
-                await runner.run()
+                await withTaskGroup(of: Void.self) { runners in
+                    runners.addTask { await runner.run() }
+                    runners.addTask { await blueprintRunner.run() }
+                }
             }
         }
     }
@@ -127,83 +178,15 @@ public final class AutoBackupController: Sendable {
         }
     }
 
-    private var allInformers: [Informer] { targets.values.map { $0.informer } + [blueprints, configurations, namespaces] }
+    private var allInformers: [Informer] { targets.values.map { $0.informer } + [blueprints, configurations, namespaces, storages] }
 
-    // MARK: - Reconcile
-
-    /// Renders one target and creates, updates or deletes its configuration so that it matches.
-    func reconcile(_ key: TargetKey) async throws -> ReconcileResult {
-        defer { counters.withLock { $0.reconciles += 1 } }
-        guard let (object, target) = targetObject(key) else { return .done }
-        let outcome = renderer().render(target, namespaceLabels: namespaceLabels(target.namespace))
-        let name = Naming.configurationName(kind: target.kind, name: target.name)
-        let live = configurations.get(namespace: target.namespace, name: name)
-        let action = ReconcilePlan.decide(outcome: outcome, live: live, target: target)
-        return try await perform(action, key: key, target: object)
-    }
-
-    /// The cached target with its kind filled in, or nil when it is gone or going (GC removes its configuration).
-    private func targetObject(_ key: TargetKey) -> (Node, RenderTarget)? {
-        guard let entry = targets[key.kind], var object = entry.informer.get(namespace: key.namespace, name: key.name) else { return nil }
-        guard object[path: "metadata", "deletionTimestamp"] == Node?.none else { return nil }
-        object["apiVersion"] = .string(entry.kind.apiVersion)
-        object["kind"] = .string(entry.kind.kind)
-        do {
-            return (object, try RenderTarget(manifest: object))
-        } catch {
-            logger.error("cannot read the target: \(error)", metadata: ["key": "\(key)"])
-            return nil
-        }
-    }
-
-    private func perform(_ action: ReconcileAction, key: TargetKey, target: Node) async throws -> ReconcileResult {
-        var logger = logger
-        logger[metadataKey: "key"] = "\(key)"
-        do {
-            switch action {
-            case .nothing:
-                return .done
-            case .create(let configuration):
-                _ = try await client.create(CairnResource.configurations, namespace: key.namespace, configuration)
-                count(\.creates, logger, "created BackupConfiguration \(configuration.name)")
-            case .update(let configuration):
-                _ = try await client.update(CairnResource.configurations, namespace: key.namespace, configuration)
-                count(\.updates, logger, "updated BackupConfiguration \(configuration.name)")
-            case .delete(let name):
-                // Gone already: a reconcile that ran before the cache saw the deletion.
-                guard try await delete(name, namespace: key.namespace) else { return .done }
-                count(\.deletes, logger, "deleted BackupConfiguration \(name): the target opted out")
-            case .warn(let reason, let message):
-                recorder.record(target, type: .warning, reason: reason, message: message)
-                count(\.warnings, logger, "\(reason): \(message)")
-            }
-            return .done
-        } catch let error as KubeError where error.kind == .conflict || error.kind == .alreadyExists {
-            // The cache lags behind the server; its watch event brings the key back, this makes sure.
-            logger.debug("requeued after \(error.kind): \(error.message)")
-            return .requeue(after: options.conflictRequeue)
-        }
-    }
-
-    /// Deletes a configuration; false when it was already gone.
-    private func delete(_ name: String, namespace: String) async throws -> Bool {
-        do {
-            try await client.delete(CairnResource.configurations, namespace: namespace, name: name)
-            return true
-        } catch let error as KubeError where error.kind == .notFound {
-            return false
-        }
-    }
-
-    private func count(_ field: WritableKeyPath<Statistics, Int>, _ logger: Logger, _ message: Logger.Message) {
-        counters.withLock { $0[keyPath: field] += 1 }
-        logger.info(message)
-    }
+    /// The target informer for a kind, and the kind.
+    func target(_ kind: String) -> (kind: TargetKind, informer: Informer)? { targets[kind] }
 
     // MARK: - Renderer and namespace labels
 
     /// The renderer over the cached blueprints, rebuilt when a blueprint changed since it was built.
-    private func renderer() -> Renderer {
+    func renderer() -> Renderer {
         let (generation, cached) = rendererState.withLock { state in
             (state.generation, state.built == state.generation ? state.renderer : nil)
         }
@@ -217,6 +200,8 @@ public final class AutoBackupController: Sendable {
     }
 
     private func decodeBlueprint(_ node: Node) -> BackupBlueprint? {
+        // A blueprint being deleted renders nothing, so its deletion policy is not undone by a re-render.
+        guard node[path: "metadata", "deletionTimestamp"] == Node?.none else { return nil }
         do {
             let schema = configurationSchema.withLock { $0 }
             return try NodeDecoder().decode(BackupBlueprint.self, from: LiveBlueprint.plainReferences(node, configurationSchema: schema))
@@ -226,7 +211,7 @@ public final class AutoBackupController: Sendable {
         }
     }
 
-    private func namespaceLabels(_ namespace: String) -> [String: String]? {
+    func namespaceLabels(_ namespace: String) -> [String: String]? {
         namespaces.get(name: namespace)?.stringMap("labels")
     }
 
@@ -246,8 +231,24 @@ public final class AutoBackupController: Sendable {
             deleted: { [weak self] in await self?.enqueueOwner(of: $0) })
         blueprints.addHandler(
             added: { [weak self] in await self?.blueprintChanged([$0]) },
-            updated: { [weak self] in await self?.blueprintChanged([$0, $1]) },
+            updated: { [weak self] old, new in
+                // Our own status writes come back here: only a spec or deletion change re-renders,
+                // and anything else is looked at within the status delay, so it cannot undo the coalescing.
+                guard old["spec"] != new["spec"] || old[path: "metadata", "deletionTimestamp"] != new[path: "metadata", "deletionTimestamp"] else {
+                    guard let self else { return }
+                    await blueprintQueue.addAfter(ObjectKey(namespace: new.namespace, name: new.name), options.blueprintStatusDelay)
+                    return
+                }
+                await self?.blueprintChanged([old, new])
+            },
             deleted: { [weak self] in await self?.blueprintChanged([$0]) })
+        storages.addHandler(
+            added: { [weak self] in await self?.storageChanged($0) },
+            deleted: { [weak self] in await self?.storageChanged($0) })
+        configurations.addHandler(
+            added: { [weak self] in self?.trackManaged($0, exists: true) },
+            updated: { [weak self] in self?.trackManaged($1, exists: true) },
+            deleted: { [weak self] in self?.trackManaged($0, exists: false) })
         namespaces.addHandler(updated: { [weak self] old, new in
             guard old.stringMap("labels") != new.stringMap("labels") else { return }
             await self?.enqueueNamespace(new.name)
@@ -255,15 +256,17 @@ public final class AutoBackupController: Sendable {
     }
 
     /// A change to a configuration (drift, deletion) wakes the target it backs up.
-    private func enqueueOwner(of configuration: Node) async {
+    func enqueueOwner(of configuration: Node) async {
         guard let kind = configuration[path: "spec", "target", "kind"]?.string, targets[kind] != nil,
               let name = configuration[path: "spec", "target", "name"]?.string else { return }
         await queue.add(TargetKey(kind: kind, namespace: configuration.namespace, name: name))
     }
 
-    /// A blueprint change invalidates the renderer and wakes every target that names the blueprint.
+    /// A blueprint change invalidates the renderer and wakes every target that names the blueprint,
+    /// and the blueprint's own key (status, finalizer, deletion).
     private func blueprintChanged(_ versions: [Node]) async {
         rendererState.withLock { $0.generation += 1 }
+        for version in versions { await blueprintQueue.add(ObjectKey(namespace: version.namespace, name: version.name)) }
         for value in Set(versions.map { "\($0.namespace)/\($0.name)" }) {
             for (kind, entry) in targets {
                 for object in entry.informer.byIndex(name: Self.blueprintIndex, value: value) {
@@ -271,6 +274,26 @@ public final class AutoBackupController: Sendable {
                 }
             }
         }
+    }
+
+    /// A storage that appears or goes wakes the targets whose configurations name it.
+    private func storageChanged(_ storage: Node) async {
+        for configuration in configurations.byIndex(name: Self.storageIndex, value: "\(storage.namespace)/\(storage.name)") {
+            await enqueueOwner(of: configuration)
+        }
+    }
+
+    /// Keeps the set of managed configurations, and its gauge, in step with the cache.
+    private func trackManaged(_ configuration: Node, exists: Bool) {
+        let key = ObjectKey(namespace: configuration.namespace, name: configuration.name)
+        let isManaged = exists && configuration.stringMap("labels")[CairnLabel.managedBy] == CairnLabel.managedByValue
+            && !ReconcilePlan.isDetached(configuration)
+        let count = managed.withLock { set in
+            if isManaged { set.insert(key) } else { set.remove(key) }
+            return set.count
+        }
+        if !exists { superseded.withLock { $0[key] = nil } }
+        metrics.managedConfigurations(count)
     }
 
     private func enqueueNamespace(_ namespace: String) async {
@@ -281,6 +304,12 @@ public final class AutoBackupController: Sendable {
 
     private static func key(_ object: Node, kind: String) -> TargetKey {
         TargetKey(kind: kind, namespace: object.namespace, name: object.name)
+    }
+
+    /// `<storage namespace>/<storage name>` for a configuration, the index ``storageIndex`` files it under.
+    @Sendable static func storageKeys(_ configuration: Node) -> [String] {
+        guard let storage = ReconcilePlan.storage(of: configuration) else { return [] }
+        return ["\(storage.namespace ?? configuration.namespace)/\(storage.name)"]
     }
 
     /// `<blueprint namespace>/<blueprint name>` for an opted-in object, the index ``blueprintIndex`` files it under.

@@ -102,7 +102,7 @@ public enum ReconcilePlan {
         }
     }
 
-    private static func reason(_ failure: RenderFailure) -> String {
+    static func reason(_ failure: RenderFailure) -> String {
         let reasons = Set(failure.problems.map(\.reason.rawValue))
         return reasons.count == 1 ? reasons.first ?? renderFailed : renderFailed
     }

@@ -51,6 +51,8 @@ public enum CairnResource {
     public static let blueprints = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupblueprints", namespaced: true)
     /// `cairn.dev/v1alpha1 backupconfigurations`.
     public static let configurations = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupconfigurations", namespaced: true)
+    /// `cairn.dev/v1alpha1 backupstorages`, which configurations name in `spec.storage`.
+    public static let storages = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupstorages", namespaced: true)
     /// `v1 namespaces`, whose labels `Selector` usage policies match.
     public static let namespaces = Resource(group: "", version: "v1", plural: "namespaces", namespaced: false)
 }

@@ -58,14 +58,13 @@ extension AutoBackupSandboxTests {
 
         @Test func givenTwoDependants_WhenTheBlueprintIsEdited_ThenBothAreUpdated() async throws {
             try await Harness.with { harness in
-                var blueprint = try await harness.createBlueprint()
+                try await harness.createBlueprint()
                 for name in ["db", "db2"] {
                     try await harness.createDeployment(name, annotations: postgres(dbName: "orders"))
                     try await harness.waitForConfiguration(name, "the configuration to appear")
                 }
 
-                blueprint = try edited(blueprint, schedule: "15 3 * * *")
-                _ = try await harness.client.update(CairnResource.blueprints, namespace: harness.namespace, blueprint)
+                try await harness.edit(CairnResource.blueprints, "postgres-nightly") { try edited($0, schedule: "15 3 * * *") }
 
                 for name in ["db", "db2"] {
                     try await harness.waitForConfiguration(name, "the new default schedule") { $0.schedule == "15 3 * * *" }
@@ -77,10 +76,9 @@ extension AutoBackupSandboxTests {
             try await Harness.with { harness in
                 try await harness.createBlueprint()
                 try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
-                var live = try await harness.waitForConfiguration("db", "the configuration to appear")
+                try await harness.waitForConfiguration("db", "the configuration to appear")
 
-                live = try withSchedule(live, "0 0 * * *")
-                let edited = try await harness.client.update(CairnResource.configurations, namespace: harness.namespace, live)
+                let edited = try await harness.edit(CairnResource.configurations, Harness.configurationName("db")) { try withSchedule($0, "0 0 * * *") }
 
                 let reverted = try await harness.waitForConfiguration("db", "the schedule to be put back") {
                     $0.schedule == "30 1 * * *" && $0.resourceVersion != edited.resourceVersion
@@ -93,17 +91,14 @@ extension AutoBackupSandboxTests {
             try await Harness.with { harness in
                 try await harness.createBlueprint()
                 try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
-                var live = try await harness.waitForConfiguration("db", "the configuration to appear")
+                // Once Ready, its status is written and the controller has nothing more to write.
+                try await harness.waitForConfiguration("db", "phase Ready") { $0[path: "status", "phase"] == "Ready" }
                 // Let the create's own watch event reconcile first, so each wait below sees the edit before it.
                 try await harness.waitForReconciles(after: 1)
-                var metadata = try #require(live["metadata"])
-                var annotations = metadata["annotations"] ?? .mapping([])
-                annotations[CairnLabel.managed] = "false"
-                metadata["annotations"] = annotations
-                live["metadata"] = metadata
-                live = try withSchedule(live, "0 0 * * *")
                 let reconciles = harness.controller.statistics.reconciles
-                let detached = try await harness.client.update(CairnResource.configurations, namespace: harness.namespace, live)
+                let detached = try await harness.edit(CairnResource.configurations, Harness.configurationName("db")) { live in
+                    try withSchedule(live.setting(["metadata", "annotations", CairnLabel.managed], to: "false"), "0 0 * * *")
+                }
                 try await harness.waitForReconciles(after: reconciles)
 
                 let afterEdit = harness.controller.statistics.reconciles
@@ -159,7 +154,7 @@ extension AutoBackupSandboxTests {
             try await Harness.with { harness in
                 try await harness.createBlueprint()
                 try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
-                let live = try await harness.waitForConfiguration("db", "the configuration to appear")
+                let live = try await harness.waitForConfiguration("db", "phase Ready") { $0[path: "status", "phase"] == "Ready" }
                 // Let the create's own watch event reconcile first, so the counters below are settled.
                 try await harness.waitForReconciles(after: 1)
                 let before = harness.controller.statistics

@@ -18,29 +18,71 @@ struct Harness: Sendable {
     var namespace: String { cluster.namespace }
 
     /// Runs `body` with a fresh sandbox and a synced controller watching its test namespace; stops both after.
-    static func with(_ body: @escaping @Sendable (Harness) async throws -> Void) async throws {
+    ///
+    /// `storage` creates the BackupStorage the blueprints' configurations name (``storageName``
+    /// in the test namespace) first; `configure` adjusts the controller's options (metrics, delays).
+    static func with(
+        storage: Bool = true, configure: @Sendable (inout AutoBackupController.Options) -> Void = { _ in },
+        _ body: @escaping @Sendable (Harness) async throws -> Void
+    ) async throws {
         try await TestCluster.with { cluster in
             try await cluster.installCRDs()
-            var logger = Logger(label: "cairn.autobackup.test")
-            logger.logLevel = .warning
-            let controller = AutoBackupController(client: cluster.client, options: .init(namespace: cluster.namespace), logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await controller.run() }
-                defer { group.cancelAll() }
-                try await withDeadline("the controller's informers to sync", .seconds(20)) { try await controller.waitForSync() }
+            if storage { try await createStorage(in: cluster) }
+            try await runController(cluster, configure: configure) { controller in
                 try await body(Harness(cluster: cluster, controller: controller))
             }
         }
     }
 
-    /// Creates `blueprints/<file>` in the test namespace.
+    /// Runs an AutoBackup controller against `cluster` until `body` returns, then stops it.
+    static func runController(
+        _ cluster: TestCluster, configure: @Sendable (inout AutoBackupController.Options) -> Void = { _ in },
+        _ body: @escaping @Sendable (AutoBackupController) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: "cairn.autobackup.test")
+        logger.logLevel = .warning
+        var options = AutoBackupController.Options(namespace: cluster.namespace)
+        configure(&options)
+        let controller = AutoBackupController(client: cluster.client, options: options, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await controller.run() }
+            defer { group.cancelAll() }
+            try await withDeadline("the controller's informers to sync", .seconds(20)) { try await controller.waitForSync() }
+            try await body(controller)
+        }
+    }
+
+    /// The BackupStorage the test blueprints' configurations name, in the test namespace.
+    static let storageName = "default"
+
+    /// Creates BackupStorage ``storageName`` in the test namespace.
     @discardableResult
-    func createBlueprint(_ file: String = "postgres-pgdump.yaml") async throws -> Node {
+    static func createStorage(in cluster: TestCluster) async throws -> Node {
+        let storage: Node = .mapping([
+            "apiVersion": "cairn.dev/v1alpha1", "kind": "BackupStorage",
+            "metadata": .mapping(["name": .string(storageName), "namespace": .string(cluster.namespace)]),
+            "spec": .mapping(["backend": .mapping(["local": .mapping(["path": "/var/backups/cairn"])])]),
+        ])
+        return try await cluster.client.create(CairnResource.storages, namespace: cluster.namespace, storage)
+    }
+
+    /// Creates `blueprints/<file>` in the test namespace, changed by `edit` first.
+    @discardableResult
+    func createBlueprint(_ file: String = "postgres-pgdump.yaml", edit: (inout Node) throws -> Void = { _ in }) async throws -> Node {
         let url = TestCluster.repository.appendingPathComponent("blueprints").appendingPathComponent(file)
         var blueprint = try YAML.parse(try String(contentsOf: url, encoding: .utf8), file: file)
+        try edit(&blueprint)
         var metadata = try #require(blueprint["metadata"])
         metadata["namespace"] = .string(namespace)
         blueprint["metadata"] = metadata
+        // The storage in the test namespace, so tests create and delete it without touching others.
+        var spec = try #require(blueprint["spec"])
+        var template = try #require(spec["template"])
+        var storage = template["storage"] ?? .mapping([])
+        storage["namespace"] = .string(namespace)
+        template["storage"] = storage
+        spec["template"] = template
+        blueprint["spec"] = spec
         return try await client.create(CairnResource.blueprints, namespace: namespace, blueprint)
     }
 
@@ -71,6 +113,22 @@ struct Harness: Sendable {
         _ = try await client.update(deployments, namespace: namespace, deployment)
     }
 
+    /// Reads, changes and writes back an object in the test namespace, reading again after a 409
+    /// Conflict: the controller writes blueprints and configurations too.
+    @discardableResult
+    func edit(_ resource: Resource, _ name: String, _ change: (Node) throws -> Node) async throws -> Node {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let live = try await client.get(resource, namespace: namespace, name: name)
+            do {
+                return try await client.update(resource, namespace: namespace, try change(live))
+            } catch let error as KubeError where error.kind == .conflict && attempt < 10 {
+                continue
+            }
+        }
+    }
+
     /// The generated configuration's name for a Deployment.
     static func configurationName(_ deployment: String) -> String { Naming.configurationName(kind: "Deployment", name: deployment) }
 
@@ -88,6 +146,24 @@ struct Harness: Sendable {
     func waitForConfiguration(_ deployment: String, _ what: String, _ condition: @escaping @Sendable (Node) -> Bool = { _ in true }) async throws -> Node {
         try await eventually("\(what) (BackupConfiguration \(Self.configurationName(deployment)))", .seconds(20)) {
             guard let live = try await configuration(for: deployment), condition(live) else { return Node?.none }
+            return live
+        }
+    }
+
+    /// The blueprint `name` in the test namespace, as the server holds it; nil once it is gone.
+    func blueprint(_ name: String = "postgres-nightly") async throws -> Node? {
+        do {
+            return try await client.get(CairnResource.blueprints, namespace: namespace, name: name)
+        } catch let error as KubeError where error.kind == .notFound {
+            return Node?.none
+        }
+    }
+
+    /// Waits until the blueprint's status satisfies `condition`; returns the blueprint.
+    @discardableResult
+    func waitForBlueprint(_ what: String, name: String = "postgres-nightly", _ condition: @escaping @Sendable (Node) -> Bool) async throws -> Node {
+        try await eventually("\(what) (BackupBlueprint \(name))", .seconds(20)) {
+            guard let live = try await blueprint(name), condition(live) else { return Node?.none }
             return live
         }
     }
@@ -129,6 +205,14 @@ extension Node {
 
     /// The pre-backup hook's shell command of the first hook, where the postgres blueprint puts dbName.
     var dumpCommand: String? { self[path: "spec", "hooks", "preBackup"]?.sequence?.first?[path: "exec", "command"]?.sequence?.last?.string }
+
+    /// The status condition of `type`, if any.
+    func condition(_ type: String) -> Node? {
+        self[path: "status", "conditions"]?.sequence?.first { $0["type"]?.string == type }
+    }
+
+    /// `status.<field>` as an integer.
+    func statusInt(_ field: String) -> Int? { self[path: "status", field]?.int }
 
     /// The first session's schedule.
     var schedule: String? { self[path: "spec", "sessions"]?.sequence?.first?["schedule"]?.string }
