@@ -113,7 +113,6 @@ extension AutoBackupSandboxTests {
                 let windows = Int(((ContinuousClock.now - started) / delay).rounded(.up))
                 let writes = harness.controller.statistics.blueprintStatusWrites
                 // One write when the blueprint appeared, then at most one per window.
-                print("blueprint status writes: \(writes) over \(windows) windows")
                 #expect(writes <= 2 + windows && writes < names.count, "\(writes) blueprint status writes over \(windows) windows")
             }
         }
