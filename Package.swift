@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "YAML", "CairnAPI", "Blueprint", "Kube", "Sandbox", "SandboxNodes",
+                "YAML", "CairnAPI", "Blueprint", "AutoBackup", "Kube", "Sandbox", "SandboxNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,7 +117,7 @@ let package = Package(
             dependencies: ["AutoBackup", "Blueprint", "CairnAPI", "CairnTesting", "Kube", "YAML",
                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
-        .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["YAML", "AutoBackup", "CairnTesting", "Kube", "cairn"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

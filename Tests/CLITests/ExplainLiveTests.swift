@@ -1,0 +1,144 @@
+import AutoBackup
+import CairnTesting
+import Foundation
+import Kube
+import Testing
+import YAML
+
+/// `cairn explain` against a cluster: the real binary with the test cluster's kubeconfig, reading
+/// over HTTPS what a user's cluster would hold.
+@Suite struct ExplainLiveTests {
+    static let deployments = Resource(group: "apps", version: "v1", plural: "deployments", namespaced: true)
+
+    /// A blueprint in `namespace` whose storage name is a quoted lone reference (a string field)
+    /// and whose retention is a plain one (an integer field).
+    static func blueprint(namespace: String) -> String {
+        RenderCLITests.blueprint
+            .replacingOccurrences(of: "  namespace: cairn-system\nspec:", with: "  namespace: \(namespace)\nspec:")
+            .replacingOccurrences(of: "    storage:\n      name: default", with: "    storage:\n      name: \"${storage:=default}\"")
+    }
+
+    /// The Deployment `api` in `namespace`, opted into that blueprint with `annotations` added.
+    static func deployment(namespace: String, annotations: [String: String] = [:]) -> String {
+        var all = ["blueprint.cairn.dev/name": "nightly", "variables.cairn.dev/dbName": "orders"]
+        all.merge(annotations) { $1 }
+        return RenderCLITests.deployment("api", namespace: namespace, annotations: all)
+            + "  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n"
+            + "    spec:\n      containers:\n      - name: api\n        image: api:1\n"
+    }
+
+    /// A cluster with the CRDs, the blueprint and the Deployment created.
+    static func withTarget(annotations: [String: String] = [:], _ body: @Sendable @escaping (TestCluster) async throws -> Void) async throws {
+        try await TestCluster.with { cluster in
+            try await cluster.installCRDs()
+            _ = try await cluster.client.create(CairnResource.blueprints, namespace: cluster.namespace, try YAML.parse(blueprint(namespace: cluster.namespace)))
+            _ = try await cluster.client.create(deployments, namespace: cluster.namespace, try YAML.parse(deployment(namespace: cluster.namespace, annotations: annotations)))
+            try await body(cluster)
+        }
+    }
+
+    /// `cairn explain deploy/api` against the cluster.
+    static func explain(_ cluster: TestCluster) async throws -> ProcessOutput {
+        try await Processes.run(
+            CairnProcess.binary.path, ["explain", "deploy/api", "-n", cluster.namespace, "--kubeconfig", cluster.kubeconfig.path])
+    }
+
+    /// Creates the configuration `cairn render` writes for the Deployment as the cluster holds it
+    /// (with its uid, so the configuration is owned by it, as the controller's would be).
+    @discardableResult
+    static func createRendered(_ cluster: TestCluster) async throws -> Node {
+        let deployment = try await cluster.client.get(deployments, namespace: cluster.namespace, name: "api")
+        let manifests = cluster.directory.appendingPathComponent("api.json")
+        let blueprintFile = cluster.directory.appendingPathComponent("bp.yaml")
+        try Data(try JSON.emit(deployment).utf8).write(to: manifests)
+        try Data(Self.blueprint(namespace: cluster.namespace).utf8).write(to: blueprintFile)
+        let rendered = try await Processes.run(CairnProcess.binary.path, ["render", "--blueprints", blueprintFile.path, "--manifests", manifests.path])
+        try #require(rendered.status == 0, "\(rendered.stderr)")
+        return try await cluster.client.create(CairnResource.configurations, namespace: cluster.namespace, try YAML.parse(rendered.stdout))
+    }
+
+    static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+    @Test func givenAnOptedInDeploymentAndNoConfiguration_whenExplained_thenItIsNotCreatedYet() async throws {
+        try await Self.withTarget { cluster in
+            let result = try await Self.explain(cluster)
+
+            #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+            let lines = Self.lines(result.stdout)
+            #expect(lines.first == "Deployment \(cluster.namespace)/api")
+            #expect(lines.contains("  renders BackupConfiguration \(cluster.namespace)/deployment-api from BackupBlueprint \(cluster.namespace)/nightly"))
+            #expect(lines.contains { $0.hasPrefix("  dbName ") && $0.contains("annotation variables.cairn.dev/dbName") }, "\(result.stdout)")
+            #expect(lines.last == "live BackupConfiguration \(cluster.namespace)/deployment-api: not created yet (in the cluster)")
+        }
+    }
+
+    @Test func givenTheRenderedConfigurationIsLive_whenExplained_thenItIsInStepAndExit0() async throws {
+        try await Self.withTarget { cluster in
+            try await Self.createRendered(cluster)
+
+            let result = try await Self.explain(cluster)
+
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(Self.lines(result.stdout).last == "live BackupConfiguration \(cluster.namespace)/deployment-api: in step")
+        }
+    }
+
+    @Test func givenALiveConfigurationEditedByHand_whenExplained_thenTheDiffShowsTheEditAndExit1() async throws {
+        try await Self.withTarget { cluster in
+            var live = try await Self.createRendered(cluster)
+            var spec = try #require(live["spec"])
+            spec["sessions"] = .sequence(try #require(spec["sessions"]?.sequence).map { session in
+                var session = session
+                session["retention"] = .mapping(["keepDaily": 3])
+                return session
+            })
+            live["spec"] = spec
+            _ = try await cluster.client.update(CairnResource.configurations, namespace: cluster.namespace, live)
+
+            let result = try await Self.explain(cluster)
+
+            #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+            let lines = Self.lines(result.stdout)
+            #expect(lines.contains("live BackupConfiguration \(cluster.namespace)/deployment-api: drifted; the controller puts it back (- live, + rendered):"))
+            #expect(lines.contains("--- live"))
+            #expect(lines.contains("+++ rendered"))
+            #expect(lines.contains("-      keepDaily: 3"), "\(result.stdout)")
+            #expect(lines.contains("+      keepDaily: 7"), "\(result.stdout)")
+        }
+    }
+
+    @Test func givenAQuotedLoneReferenceInAStringFieldSetTo0800_whenExplainedOfflineAndLive_thenBothAgree() async throws {
+        try await Self.withTarget(annotations: ["variables.cairn.dev/storage": "0800"]) { cluster in
+            let files = cluster.directory.appendingPathComponent("manifests")
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+            try Data(Self.blueprint(namespace: cluster.namespace).utf8).write(to: files.appendingPathComponent("bp.yaml"))
+            try Data(Self.deployment(namespace: cluster.namespace, annotations: ["variables.cairn.dev/storage": "0800"]).utf8)
+                .write(to: files.appendingPathComponent("api.yaml"))
+            let crds = CairnProcess.root.appendingPathComponent("crds").path
+            let offline = try await Processes.run(
+                CairnProcess.binary.path, ["explain", "deploy/api", "-n", cluster.namespace, "--manifests", crds, files.path])
+            try await Self.createRendered(cluster)
+
+            let live = try await Self.explain(cluster)
+
+            #expect(live.status == 0, "rendered from the files, in step with the cluster's rendering: \(live.stdout)\(live.stderr)")
+            let offlineLines = Self.lines(offline.stdout)
+            let liveLines = Self.lines(live.stdout)
+            #expect(offlineLines.contains { $0.hasPrefix("  storage ") && $0.contains(" 0800 ") }, "\(offline.stdout)\(offline.stderr)")
+            #expect(offlineLines.count == liveLines.count)
+            #expect(Array(offlineLines.dropFirst().dropLast()) == Array(liveLines.dropFirst().dropLast()), "the same blueprint, variables and sources")
+            let configuration = try await cluster.client.get(CairnResource.configurations, namespace: cluster.namespace, name: "deployment-api")
+            #expect(configuration[path: "spec", "storage", "name"] == .string("0800"))
+        }
+    }
+
+    @Test func givenATargetThatDoesNotExist_whenExplained_thenExit1NamingIt() async throws {
+        try await TestCluster.with { cluster in
+            let result = try await Processes.run(
+                CairnProcess.binary.path, ["explain", "sts/ghost", "-n", cluster.namespace, "--kubeconfig", cluster.kubeconfig.path])
+
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("cairn explain: StatefulSet \(cluster.namespace)/ghost not found in the cluster ("), "\(result.stderr)")
+        }
+    }
+}
