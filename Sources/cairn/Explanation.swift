@@ -20,7 +20,8 @@ enum Explanation {
         var text = title + "\n"
         text += "  renders BackupConfiguration \(config.namespace ?? "")/\(config.name ?? "") from BackupBlueprint \(blueprint)\n"
         let rows = rendering.provenance.sorted { $0.name < $1.name }.map { variable in
-            [variable.name, display(variable.value), "\(variable.source)", variable.paths.joined(separator: ", ")]
+            // Sorted: a blueprint read back from the API server has its keys sorted, and must explain alike.
+            [variable.name, display(variable.value), "\(variable.source)", variable.paths.sorted().joined(separator: ", ")]
         }
         return text + table(header: ["VARIABLE", "VALUE", "SOURCE", "USED AT"], rows: rows)
     }
