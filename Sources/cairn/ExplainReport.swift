@@ -29,7 +29,13 @@ struct ExplainReport {
             }
             let count = failure.problems.count
             add("  cannot render: \(count) problem\(count == 1 ? "" : "s"):")
-            add(ProblemReport.lines(for: failure.problems, file: failure.blueprint.flatMap(inputs.blueprintFile), indent: "    "))
+            // Positions in a blueprint read from the API server point into its JSON, not at anything the user wrote.
+            let problems = inputs.location == nil ? failure.problems.map { problem in
+                var problem = problem
+                problem.mark = nil
+                return problem
+            } : failure.problems
+            add(ProblemReport.lines(for: problems, file: failure.blueprint.flatMap(inputs.blueprintFile), indent: "    "))
             add(failed(inputs))
         case .rendered(let rendering):
             text += Explanation.block(title: title, rendering: rendering)

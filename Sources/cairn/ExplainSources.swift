@@ -48,7 +48,7 @@ struct ExplainError: Error, CustomStringConvertible {
 struct ExplainInputs {
     /// The target, with its namespace filled in.
     var target: RenderTarget
-    /// `file:line:column` of the target when read from a file.
+    /// `file:line:column` of the target when read from a file; nil when read from a cluster.
     var location: String?
     /// The labels of the target's namespace, for `Selector` usage policies; nil when unknown.
     var namespaceLabels: [String: String]?

@@ -161,14 +161,15 @@ struct ProblemReport {
         printError(lines.joined(separator: "\n"))
     }
 
-    /// Each problem, where it is in the blueprint (`file` when known) and its fix, indented under a header.
+    /// Each problem, where it is in the blueprint (`file` when known) and its fix, indented under a
+    /// header; places sorted, as the API server sorts a blueprint's keys.
     static func lines(for problems: [Problem], file: String?, indent: String = "  ") -> [String] {
         var lines: [String] = []
         for problem in problems {
             lines.append("\(indent)- \(problem.reason): \(problem.message)")
             if !problem.paths.isEmpty {
                 let location = problem.mark.map { " (\(file ?? "blueprint"):\($0.line):\($0.column))" } ?? ""
-                lines.append("\(indent)    at \(problem.paths.joined(separator: ", "))\(location)")
+                lines.append("\(indent)    at \(problem.paths.sorted().joined(separator: ", "))\(location)")
             }
             lines.append("\(indent)    fix: \(problem.fix)")
         }

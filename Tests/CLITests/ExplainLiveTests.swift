@@ -19,20 +19,23 @@ import YAML
     }
 
     /// The Deployment `api` in `namespace`, opted into that blueprint with `annotations` added.
-    static func deployment(namespace: String, annotations: [String: String] = [:]) -> String {
+    static func deployment(namespace: String, annotations: [String: String] = [:], without: Set<String> = []) -> String {
         var all = ["blueprint.cairn.dev/name": "nightly", "variables.cairn.dev/dbName": "orders"]
         all.merge(annotations) { $1 }
+        for key in without { all[key] = nil }
         return RenderCLITests.deployment("api", namespace: namespace, annotations: all)
             + "  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n"
             + "    spec:\n      containers:\n      - name: api\n        image: api:1\n"
     }
 
     /// A cluster with the CRDs, the blueprint and the Deployment created.
-    static func withTarget(annotations: [String: String] = [:], _ body: @Sendable @escaping (TestCluster) async throws -> Void) async throws {
+    static func withTarget(
+        annotations: [String: String] = [:], without: Set<String> = [], _ body: @Sendable @escaping (TestCluster) async throws -> Void
+    ) async throws {
         try await TestCluster.with { cluster in
             try await cluster.installCRDs()
             _ = try await cluster.client.create(CairnResource.blueprints, namespace: cluster.namespace, try YAML.parse(blueprint(namespace: cluster.namespace)))
-            _ = try await cluster.client.create(deployments, namespace: cluster.namespace, try YAML.parse(deployment(namespace: cluster.namespace, annotations: annotations)))
+            _ = try await cluster.client.create(deployments, namespace: cluster.namespace, try YAML.parse(deployment(namespace: cluster.namespace, annotations: annotations, without: without)))
             try await body(cluster)
         }
     }
@@ -143,6 +146,19 @@ import YAML
             #expect(Array(offlineLines.dropFirst().dropLast()) == Array(liveLines.dropFirst().dropLast()), "the same blueprint, variables, sources and places")
             let configuration = try await cluster.client.get(CairnResource.configurations, namespace: cluster.namespace, name: "deployment-api")
             #expect(configuration[path: "spec", "storage", "name"] == .string("0800"))
+        }
+    }
+
+    @Test func givenAMissingVariable_whenExplained_thenTheFixNamesTheAnnotationAndNoPositionInsideTheServersJSON() async throws {
+        try await Self.withTarget(without: ["variables.cairn.dev/dbName"]) { cluster in
+            let result = try await Self.explain(cluster)
+
+            #expect(result.status == 1)
+            let lines = Self.lines(result.stdout)
+            #expect(lines.contains("  cannot render: 1 problem:"), "\(result.stdout)")
+            #expect(lines.contains("        at spec.template.hooks.preBackup[0].exec.command[1]"), "\(result.stdout)")
+            #expect(lines.contains("        fix: set annotation variables.cairn.dev/dbName on Deployment \(cluster.namespace)/api"))
+            #expect(lines.last == "live BackupConfiguration \(cluster.namespace)/deployment-api: not created yet")
         }
     }
 
