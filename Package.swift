@@ -117,7 +117,10 @@ let package = Package(
             dependencies: ["AutoBackup", "Blueprint", "CairnAPI", "CairnTesting", "Kube", "YAML",
                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
-        .testTarget(name: "CLITests", dependencies: ["YAML", "AutoBackup", "CairnTesting", "Kube", "cairn"], exclude: ["Golden"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["YAML", "AutoBackup", "CairnTesting", "Kube", "cairn", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

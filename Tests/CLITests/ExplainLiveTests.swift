@@ -2,6 +2,7 @@ import AutoBackup
 import CairnTesting
 import Foundation
 import Kube
+import Logging
 import Testing
 import YAML
 
@@ -146,6 +147,50 @@ import YAML
             #expect(Array(offlineLines.dropFirst().dropLast()) == Array(liveLines.dropFirst().dropLast()), "the same blueprint, variables, sources and places")
             let configuration = try await cluster.client.get(CairnResource.configurations, namespace: cluster.namespace, name: "deployment-api")
             #expect(configuration[path: "spec", "storage", "name"] == .string("0800"))
+        }
+    }
+
+    @Test func givenTheControllerGeneratedTheConfiguration_whenExplainedLiveAndFromItsManifests_thenBothSayInStep() async throws {
+        let annotations = ["blueprint.cairn.dev/name": "postgres-nightly", "variables.cairn.dev/storage": "0800"]
+        try await TestCluster.with { cluster in
+            try await cluster.installCRDs()
+            let files = cluster.directory.appendingPathComponent("manifests")
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+            try Data(try Self.postgresBlueprint(namespace: cluster.namespace).utf8).write(to: files.appendingPathComponent("bp.yaml"))
+            try Data(Self.deployment(namespace: cluster.namespace, annotations: annotations).utf8).write(to: files.appendingPathComponent("api.yaml"))
+            let applied = try await Processes.run(Processes.kubectlPath, ["apply", "--kubeconfig", cluster.kubeconfig.path, "-f", files.path])
+            try #require(applied.status == 0, "\(applied.stderr)")
+            var logger = Logger(label: "cairn.autobackup.test")
+            logger.logLevel = .warning
+            let controller = AutoBackupController(client: cluster.client, options: .init(namespace: cluster.namespace), logger: logger)
+            let generated = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await controller.run() }
+                defer { group.cancelAll() }
+                return try await Self.awaitConfiguration(cluster)
+            }
+            try Data(try JSON.emit(generated).utf8).write(to: files.appendingPathComponent("live.json"))
+            let crds = CairnProcess.root.appendingPathComponent("crds").path
+
+            let live = try await Self.explain(cluster)
+            let offline = try await Processes.run(
+                CairnProcess.binary.path, ["explain", "deploy/api", "-n", cluster.namespace, "--manifests", crds, files.path])
+
+            #expect(generated[path: "spec", "storage", "name"] == .string("0800"))
+            #expect(live.status == 0, "\(live.stdout)\(live.stderr)")
+            #expect(Self.lines(live.stdout).last == "live BackupConfiguration \(cluster.namespace)/deployment-api: in step")
+            #expect(offline.status == 0, "\(offline.stdout)\(offline.stderr)")
+            #expect(Self.lines(offline.stdout).last == "live BackupConfiguration \(cluster.namespace)/deployment-api: in step")
+        }
+    }
+
+    /// The configuration the controller creates for `api`, within a deadline.
+    static func awaitConfiguration(_ cluster: TestCluster) async throws -> Node {
+        try await eventually("the controller to create deployment-api", .seconds(20)) { () async throws -> Node? in
+            do {
+                return try await cluster.client.get(CairnResource.configurations, namespace: cluster.namespace, name: "deployment-api")
+            } catch let error as KubeError where error.kind == .notFound {
+                return nil
+            }
         }
     }
 
