@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "YAML", "CairnAPI", "Blueprint", "Kube", "Sandbox", "SandboxNodes",
+                "YAML", "CairnAPI", "Blueprint", "AutoBackup", "Kube", "Sandbox", "SandboxNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +122,10 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(name: "ExecTests", dependencies: ["CairnTesting", "Kube", "YAML", "RemoteCommand"]),
-        .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["YAML", "AutoBackup", "CairnTesting", "Kube", "cairn", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -155,10 +155,8 @@ public final class AutoBackupController: Sendable {
     /// Reads the BackupConfiguration CRD's schema; without it, live blueprints are typed as if every
     /// lone reference were plain (see `LiveBlueprint`), which the log says.
     private func loadConfigurationSchema() async {
-        let crds = Resource(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
         do {
-            let crd = try CRDDocument(try await client.get(crds, name: "backupconfigurations.\(CairnGroup.group)"))
-            let schema = crd.version(CairnGroup.version)?.schema
+            let schema = try await CairnResource.servedConfigurationSchema(client)
             configurationSchema.withLock { $0 = schema }
             rendererState.withLock { $0.generation += 1 }
         } catch {

@@ -77,7 +77,7 @@ public enum ReconcilePlan {
 
     /// The live object with the rendered spec, labels and hash put back; everything else (status,
     /// other labels and annotations, resourceVersion) kept.
-    static func merged(_ live: Node, with desired: BackupConfiguration) -> Node? {
+    public static func merged(_ live: Node, with desired: BackupConfiguration) -> Node? {
         guard let spec = encoded(desired)?["spec"] else { return nil }
         var object = live
         var metadata = live["metadata"] ?? .mapping([])

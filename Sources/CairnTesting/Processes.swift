@@ -41,10 +41,11 @@ public enum Processes {
             ?? "/usr/bin/kubectl"
     }()
 
-    /// Runs `executable` to completion and collects its output.
-    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessOutput {
+    /// Runs `executable` to completion (in `directory`, else the current one) and collects its output.
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil, in directory: URL? = nil) async throws -> ProcessOutput {
         let result = try await Subprocess.run(
             .path(FilePath(executable)), arguments: Arguments(arguments),
+            workingDirectory: directory.map { FilePath($0.path) },
             input: .string(stdin ?? ""),
             output: .string(limit: outputLimit), error: .string(limit: outputLimit))
         return ProcessOutput(

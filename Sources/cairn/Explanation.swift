@@ -9,13 +9,19 @@ enum Explanation {
     }
 
     private static func block(_ result: OfflineRenderer.Result) -> String {
-        let rendering = result.rendering
+        let namespace = result.rendering.configuration.metadata.namespace ?? ""
+        return block(title: "\(result.object.kind) \(namespace)/\(result.object.name) (\(result.object.location))", rendering: result.rendering)
+    }
+
+    /// A title line, the configuration and blueprint, and a table of the variables: value, source, use.
+    static func block(title: String, rendering: Rendering) -> String {
         let config = rendering.configuration.metadata
         let blueprint = "\(rendering.blueprint.namespace ?? "")/\(rendering.blueprint.name)"
-        var text = "\(result.object.kind) \(config.namespace ?? "")/\(result.object.name) (\(result.object.location))\n"
+        var text = title + "\n"
         text += "  renders BackupConfiguration \(config.namespace ?? "")/\(config.name ?? "") from BackupBlueprint \(blueprint)\n"
         let rows = rendering.provenance.sorted { $0.name < $1.name }.map { variable in
-            [variable.name, display(variable.value), "\(variable.source)", variable.paths.joined(separator: ", ")]
+            // Sorted: a blueprint read back from the API server has its keys sorted, and must explain alike.
+            [variable.name, display(variable.value), "\(variable.source)", variable.paths.sorted().joined(separator: ", ")]
         }
         return text + table(header: ["VARIABLE", "VALUE", "SOURCE", "USED AT"], rows: rows)
     }

@@ -14,21 +14,29 @@ struct BlueprintCatalog {
         var loader = ManifestLoader()
         loader.load(paths)
         report.add(loader.errors)
-        for object in loader.objects where object.kind == "BackupBlueprint" {
-            add(object, defaultNamespace: defaultNamespace, report: &report)
-        }
+        self.init(objects: loader.objects, defaultNamespace: defaultNamespace, report: &report)
         if blueprints.isEmpty && loader.errors.isEmpty {
             report.add(InputError(file: paths.joined(separator: " "), "no BackupBlueprint found (looked for kind: BackupBlueprint in \(loader.filesRead) files)"))
         }
     }
 
-    private mutating func add(_ object: LoadedObject, defaultNamespace: String, report: inout ProblemReport) {
+    /// Strictly decodes the BackupBlueprints among loaded objects. With the BackupConfiguration
+    /// schema, lone `${...}` references are typed by it as the controller types them
+    /// (``LiveBlueprint``); without, as written.
+    init(objects: [LoadedObject], defaultNamespace: String, configurationSchema: StructuralSchema? = nil, report: inout ProblemReport) {
+        for object in objects where object.kind == "BackupBlueprint" {
+            add(object, defaultNamespace: defaultNamespace, configurationSchema: configurationSchema, report: &report)
+        }
+    }
+
+    private mutating func add(_ object: LoadedObject, defaultNamespace: String, configurationSchema: StructuralSchema?, report: inout ProblemReport) {
         guard object.apiVersion == CairnGroup.apiVersion else {
             report.add(InputError(file: object.file, mark: object.node.mark, "BackupBlueprint \(object.name) has apiVersion \"\(object.apiVersion)\"; use \(CairnGroup.apiVersion)"))
             return
         }
         do {
-            var blueprint = try NodeDecoder(file: object.file).decode(BackupBlueprint.self, from: object.node)
+            let node = configurationSchema.map { LiveBlueprint.plainReferences(object.node, configurationSchema: $0) } ?? object.node
+            var blueprint = try NodeDecoder(file: object.file).decode(BackupBlueprint.self, from: node)
             if blueprint.metadata.namespace == nil { blueprint.metadata.namespace = defaultNamespace }
             let key = "\(blueprint.metadata.namespace ?? defaultNamespace)/\(blueprint.metadata.name ?? "")"
             if let earlier = files[key] {
@@ -66,7 +74,7 @@ struct OfflineRenderer {
     func render(_ objects: [LoadedObject], report: inout ProblemReport) -> [Result] {
         let renderer = Renderer(blueprints: catalog.blueprints)
         let targetKinds = Self.workloadKinds.union(subjectKinds)
-        let namespaceLabels = self.namespaceLabels(objects)
+        let namespaceLabels = Self.namespaceLabels(objects)
         var results: [Result] = []
         for object in objects where targetKinds.contains(Self.groupKind(object)) {
             guard let target = target(for: object, report: &report) else { continue }
@@ -91,7 +99,7 @@ struct OfflineRenderer {
     }
 
     /// Labels of the Namespace objects in the input, for `Selector` usage policies.
-    private func namespaceLabels(_ objects: [LoadedObject]) -> [String: [String: String]] {
+    static func namespaceLabels(_ objects: [LoadedObject]) -> [String: [String: String]] {
         var labels: [String: [String: String]] = [:]
         for object in objects where object.kind == "Namespace" && object.apiVersion == "v1" {
             var values: [String: String] = [:]
@@ -103,7 +111,7 @@ struct OfflineRenderer {
         return labels
     }
 
-    private func target(for object: LoadedObject, report: inout ProblemReport) -> RenderTarget? {
+    func target(for object: LoadedObject, report: inout ProblemReport) -> RenderTarget? {
         var node = object.node
         if node[path: "metadata", "namespace"]?.string == nil {
             var metadata = node["metadata"] ?? .mapping([])
@@ -149,16 +157,23 @@ struct ProblemReport {
             if let file { header += " (\(file))" }
         }
         let count = failure.problems.count
-        var lines = [header + ": \(count) problem\(count == 1 ? "" : "s"):"]
-        for problem in failure.problems {
-            lines.append("  - \(problem.reason): \(problem.message)")
+        let lines = [header + ": \(count) problem\(count == 1 ? "" : "s"):"] + Self.lines(for: failure.problems, file: file)
+        printError(lines.joined(separator: "\n"))
+    }
+
+    /// Each problem, where it is in the blueprint (`file` when known) and its fix, indented under a
+    /// header; places sorted, as the API server sorts a blueprint's keys.
+    static func lines(for problems: [Problem], file: String?, indent: String = "  ") -> [String] {
+        var lines: [String] = []
+        for problem in problems {
+            lines.append("\(indent)- \(problem.reason): \(problem.message)")
             if !problem.paths.isEmpty {
                 let location = problem.mark.map { " (\(file ?? "blueprint"):\($0.line):\($0.column))" } ?? ""
-                lines.append("      at \(problem.paths.joined(separator: ", "))\(location)")
+                lines.append("\(indent)    at \(problem.paths.sorted().joined(separator: ", "))\(location)")
             }
-            lines.append("      fix: \(problem.fix)")
+            lines.append("\(indent)    fix: \(problem.fix)")
         }
-        printError(lines.joined(separator: "\n"))
+        return lines
     }
 
     /// A closing line when anything went wrong.
