@@ -5,7 +5,8 @@ import Logging
 import Synchronization
 import YAML
 
-/// Watches annotated workloads, PVCs and BackupBlueprints and keeps one rendered
+/// Watches annotated workloads, PVCs, the further kinds blueprints list in `spec.subjects`, and
+/// BackupBlueprints, and keeps one rendered
 /// BackupConfiguration per opted-in target in step, keyed by target.
 ///
 /// Every reconcile re-reads the informers' caches and renders from scratch; the decision is
@@ -24,6 +25,9 @@ public final class AutoBackupController: Sendable {
         public var conflictRequeue: Duration = .milliseconds(50)
         /// The component named in Events.
         public var component = "cairn-controller"
+        /// How often a kind listed in a blueprint's `spec.subjects` that the server does not serve
+        /// (its CRD not installed yet) is looked up again.
+        public var subjectRecheckInterval: Duration = .seconds(10)
 
         /// Creates options; all namespaces when `namespace` is nil.
         public init(namespace: String? = nil) { self.namespace = namespace }
@@ -49,7 +53,7 @@ public final class AutoBackupController: Sendable {
     private let client: KubeClient
     private let options: Options
     private let logger: Logger
-    private let targets: [String: (kind: TargetKind, informer: Informer)]
+    private let targets: TargetInformers
     private let blueprints: Informer
     private let configurations: Informer
     private let namespaces: Informer
@@ -66,18 +70,14 @@ public final class AutoBackupController: Sendable {
         self.client = client
         self.options = options
         self.logger = logger
-        var targets: [String: (kind: TargetKind, informer: Informer)] = [:]
-        for kind in TargetKind.builtIn {
-            let informer = Informer(
-                client: client, resource: kind.resource, namespace: options.namespace,
-                indexers: [Self.blueprintIndex: Self.blueprintKeys], logger: logger)
-            targets[kind.kind] = (kind, informer)
-        }
-        self.targets = targets
-        blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
+        let blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
+        self.blueprints = blueprints
         configurations = Informer(client: client, resource: CairnResource.configurations, namespace: options.namespace, logger: logger)
         namespaces = Informer(client: client, resource: CairnResource.namespaces, logger: logger)
-        recorder = EventRecorder(client: client, options: .init(component: options.component))
+        let recorder = EventRecorder(client: client, options: .init(component: options.component))
+        self.recorder = recorder
+        targets = TargetInformers(client: client, namespace: options.namespace, queue: queue, blueprints: blueprints, recorder: recorder,
+                                  recheckInterval: options.subjectRecheckInterval, logger: logger)
         addHandlers()
     }
 
@@ -93,6 +93,7 @@ public final class AutoBackupController: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for informer in allInformers { group.addTask { await informer.run() } }
             group.addTask { await self.recorder.run() }
+            group.addTask { await self.targets.run() }
             group.addTask {
                 // Reconciling against a half-filled cache would create what already exists.
                 do { try await self.waitForSync() } catch { return }
@@ -122,12 +123,23 @@ public final class AutoBackupController: Sendable {
 
     /// Queues every cached target, as a periodic resync would.
     public func requeueAll() async {
-        for (_, entry) in targets {
-            for object in entry.informer.list() { await queue.add(Self.key(object, kind: entry.kind.kind)) }
+        for entry in targets.all {
+            for object in entry.informer.list() { await queue.add(TargetKey(kind: entry.kind.kind, object)) }
         }
     }
 
-    private var allInformers: [Informer] { targets.values.map { $0.informer } + [blueprints, configurations, namespaces] }
+    /// The kinds watched for annotated targets: the built-in ones and those blueprints list in `spec.subjects`.
+    public var watchedKinds: [TargetKind] { targets.all.map(\.kind).sorted { $0.kind < $1.kind } }
+
+    /// Each informer's counters (lists, relists after 410 Gone, watches), by resource.
+    public var informerStatistics: [String: Informer.Statistics] {
+        let informers = targets.all.map(\.informer) + [blueprints, configurations, namespaces]
+        return Dictionary(informers.map { ("\($0.resource)", $0.statistics) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The informers the controller waits for before it reconciles; a dynamic kind's informer
+    /// fills in later and queues its targets as it does.
+    private var allInformers: [Informer] { targets.builtInInformers + [blueprints, configurations, namespaces] }
 
     // MARK: - Reconcile
 
@@ -144,7 +156,7 @@ public final class AutoBackupController: Sendable {
 
     /// The cached target with its kind filled in, or nil when it is gone or going (GC removes its configuration).
     private func targetObject(_ key: TargetKey) -> (Node, RenderTarget)? {
-        guard let entry = targets[key.kind], var object = entry.informer.get(namespace: key.namespace, name: key.name) else { return nil }
+        guard let entry = targets.entry(key.kind), var object = entry.informer.get(namespace: key.namespace, name: key.name) else { return nil }
         guard object[path: "metadata", "deletionTimestamp"] == Node?.none else { return nil }
         object["apiVersion"] = .string(entry.kind.apiVersion)
         object["kind"] = .string(entry.kind.kind)
@@ -233,13 +245,7 @@ public final class AutoBackupController: Sendable {
     // MARK: - Wiring events to keys
 
     private func addHandlers() {
-        for (kind, entry) in targets {
-            entry.informer.addHandler(
-                added: { [queue] object in await queue.add(Self.key(object, kind: kind)) },
-                updated: { [queue] _, object in await queue.add(Self.key(object, kind: kind)) },
-                deleted: { [queue] object in await queue.add(Self.key(object, kind: kind)) })
-        }
-        // Weak: the informers hold these handlers and the controller holds the informers.
+        // The target informers queue their own keys (see TargetInformers). Weak: the informers hold these handlers and the controller holds the informers.
         configurations.addHandler(
             added: { [weak self] in await self?.enqueueOwner(of: $0) },
             updated: { [weak self] in await self?.enqueueOwner(of: $1) },
@@ -256,7 +262,7 @@ public final class AutoBackupController: Sendable {
 
     /// A change to a configuration (drift, deletion) wakes the target it backs up.
     private func enqueueOwner(of configuration: Node) async {
-        guard let kind = configuration[path: "spec", "target", "kind"]?.string, targets[kind] != nil,
+        guard let kind = configuration[path: "spec", "target", "kind"]?.string, targets.entry(kind) != nil,
               let name = configuration[path: "spec", "target", "name"]?.string else { return }
         await queue.add(TargetKey(kind: kind, namespace: configuration.namespace, name: name))
     }
@@ -264,23 +270,20 @@ public final class AutoBackupController: Sendable {
     /// A blueprint change invalidates the renderer and wakes every target that names the blueprint.
     private func blueprintChanged(_ versions: [Node]) async {
         rendererState.withLock { $0.generation += 1 }
+        targets.subjectsChanged()
         for value in Set(versions.map { "\($0.namespace)/\($0.name)" }) {
-            for (kind, entry) in targets {
+            for entry in targets.all {
                 for object in entry.informer.byIndex(name: Self.blueprintIndex, value: value) {
-                    await queue.add(Self.key(object, kind: kind))
+                    await queue.add(TargetKey(kind: entry.kind.kind, object))
                 }
             }
         }
     }
 
     private func enqueueNamespace(_ namespace: String) async {
-        for (kind, entry) in targets {
-            for object in entry.informer.list(namespace: namespace) { await queue.add(Self.key(object, kind: kind)) }
+        for entry in targets.all {
+            for object in entry.informer.list(namespace: namespace) { await queue.add(TargetKey(kind: entry.kind.kind, object)) }
         }
-    }
-
-    private static func key(_ object: Node, kind: String) -> TargetKey {
-        TargetKey(kind: kind, namespace: object.namespace, name: object.name)
     }
 
     /// `<blueprint namespace>/<blueprint name>` for an opted-in object, the index ``blueprintIndex`` files it under.
