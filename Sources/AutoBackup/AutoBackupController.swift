@@ -7,7 +7,8 @@ import Metrics
 import Synchronization
 import YAML
 
-/// Watches annotated workloads, PVCs and BackupBlueprints and keeps one rendered
+/// Watches annotated workloads, PVCs, the further kinds blueprints list in `spec.subjects`, and
+/// BackupBlueprints, and keeps one rendered
 /// BackupConfiguration per opted-in target in step, keyed by target.
 ///
 /// Every reconcile re-reads the informers' caches and renders from scratch; the decision is
@@ -41,6 +42,9 @@ public final class AutoBackupController: Sendable {
         public var metricsFactory: any MetricsFactory = MetricsSystem.factory
         /// The time written into conditions' lastTransitionTime.
         public var now: @Sendable () -> Date = { Date() }
+        /// How often a kind listed in a blueprint's `spec.subjects` that the server does not serve
+        /// (its CRD not installed yet) is looked up again.
+        public var subjectRecheckInterval: Duration = .seconds(10)
 
         /// Creates options; all namespaces when `namespace` is nil.
         public init(namespace: String? = nil) { self.namespace = namespace }
@@ -78,7 +82,7 @@ public final class AutoBackupController: Sendable {
     let client: KubeClient
     let options: Options
     let logger: Logger
-    private let targets: [String: (kind: TargetKind, informer: Informer)]
+    let targets: TargetInformers
     let blueprints: Informer
     let configurations: Informer
     let storages: Informer
@@ -107,22 +111,18 @@ public final class AutoBackupController: Sendable {
         self.client = client
         self.options = options
         self.logger = logger
-        var targets: [String: (kind: TargetKind, informer: Informer)] = [:]
-        for kind in TargetKind.builtIn {
-            let informer = Informer(
-                client: client, resource: kind.resource, namespace: options.namespace,
-                indexers: [Self.blueprintIndex: Self.blueprintKeys], logger: logger)
-            targets[kind.kind] = (kind, informer)
-        }
-        self.targets = targets
-        blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
+        let blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
+        self.blueprints = blueprints
         configurations = Informer(
             client: client, resource: CairnResource.configurations, namespace: options.namespace,
             indexers: [Self.storageIndex: Self.storageKeys], logger: logger)
         storages = Informer(client: client, resource: CairnResource.storages, logger: logger)
         metrics = AutoBackupMetrics(factory: options.metricsFactory)
         namespaces = Informer(client: client, resource: CairnResource.namespaces, logger: logger)
-        recorder = EventRecorder(client: client, options: .init(component: options.component))
+        let recorder = EventRecorder(client: client, options: .init(component: options.component))
+        self.recorder = recorder
+        targets = TargetInformers(client: client, namespace: options.namespace, queue: queue, blueprints: blueprints, recorder: recorder,
+                                  recheckInterval: options.subjectRecheckInterval, logger: logger)
         addHandlers()
     }
 
@@ -141,6 +141,7 @@ public final class AutoBackupController: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for informer in allInformers { group.addTask { await informer.run() } }
             group.addTask { await self.recorder.run() }
+            group.addTask { await self.targets.run() }
             group.addTask {
                 // Reconciling against a half-filled cache would create what already exists.
                 do { try await self.waitForSync() } catch { return }
@@ -171,15 +172,26 @@ public final class AutoBackupController: Sendable {
 
     /// Queues every cached target, as a periodic resync would.
     public func requeueAll() async {
-        for (_, entry) in targets {
-            for object in entry.informer.list() { await queue.add(Self.key(object, kind: entry.kind.kind)) }
+        for entry in targets.all {
+            for object in entry.informer.list() { await queue.add(TargetKey(kind: entry.kind.kind, object)) }
         }
     }
 
-    private var allInformers: [Informer] { targets.values.map { $0.informer } + [blueprints, configurations, namespaces, storages] }
+    /// The kinds watched for annotated targets: the built-in ones and those blueprints list in `spec.subjects`.
+    public var watchedKinds: [TargetKind] { targets.all.map(\.kind).sorted { $0.kind < $1.kind } }
+
+    /// Each informer's counters (lists, relists after 410 Gone, watches), by resource.
+    public var informerStatistics: [String: Informer.Statistics] {
+        let informers = targets.all.map(\.informer) + [blueprints, configurations, namespaces, storages]
+        return Dictionary(informers.map { ("\($0.resource)", $0.statistics) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The informers the controller waits for before it reconciles; a dynamic kind's informer
+    /// fills in later and queues its targets as it does.
+    private var allInformers: [Informer] { targets.builtInInformers + [blueprints, configurations, namespaces, storages] }
 
     /// The target informer for a kind, and the kind.
-    func target(_ kind: String) -> (kind: TargetKind, informer: Informer)? { targets[kind] }
+    func target(_ kind: String) -> (kind: TargetKind, informer: Informer)? { targets.entry(kind).map { ($0.kind, $0.informer) } }
 
     // MARK: - Renderer and namespace labels
 
@@ -216,13 +228,7 @@ public final class AutoBackupController: Sendable {
     // MARK: - Wiring events to keys
 
     private func addHandlers() {
-        for (kind, entry) in targets {
-            entry.informer.addHandler(
-                added: { [queue] object in await queue.add(Self.key(object, kind: kind)) },
-                updated: { [queue] _, object in await queue.add(Self.key(object, kind: kind)) },
-                deleted: { [queue] object in await queue.add(Self.key(object, kind: kind)) })
-        }
-        // Weak: the informers hold these handlers and the controller holds the informers.
+        // The target informers queue their own keys (see TargetInformers). Weak: the informers hold these handlers and the controller holds the informers.
         configurations.addHandler(
             added: { [weak self] in await self?.enqueueOwner(of: $0) },
             updated: { [weak self] in await self?.enqueueOwner(of: $1) },
@@ -255,7 +261,7 @@ public final class AutoBackupController: Sendable {
 
     /// A change to a configuration (drift, deletion) wakes the target it backs up.
     func enqueueOwner(of configuration: Node) async {
-        guard let kind = configuration[path: "spec", "target", "kind"]?.string, targets[kind] != nil,
+        guard let kind = configuration[path: "spec", "target", "kind"]?.string, targets.entry(kind) != nil,
               let name = configuration[path: "spec", "target", "name"]?.string else { return }
         await queue.add(TargetKey(kind: kind, namespace: configuration.namespace, name: name))
     }
@@ -265,10 +271,11 @@ public final class AutoBackupController: Sendable {
     private func blueprintChanged(_ versions: [Node]) async {
         rendererState.withLock { $0.generation += 1 }
         for version in versions { await blueprintQueue.add(ObjectKey(namespace: version.namespace, name: version.name)) }
+        targets.subjectsChanged()
         for value in Set(versions.map { "\($0.namespace)/\($0.name)" }) {
-            for (kind, entry) in targets {
+            for entry in targets.all {
                 for object in entry.informer.byIndex(name: Self.blueprintIndex, value: value) {
-                    await queue.add(Self.key(object, kind: kind))
+                    await queue.add(TargetKey(kind: entry.kind.kind, object))
                 }
             }
         }
@@ -295,13 +302,9 @@ public final class AutoBackupController: Sendable {
     }
 
     private func enqueueNamespace(_ namespace: String) async {
-        for (kind, entry) in targets {
-            for object in entry.informer.list(namespace: namespace) { await queue.add(Self.key(object, kind: kind)) }
+        for entry in targets.all {
+            for object in entry.informer.list(namespace: namespace) { await queue.add(TargetKey(kind: entry.kind.kind, object)) }
         }
-    }
-
-    private static func key(_ object: Node, kind: String) -> TargetKey {
-        TargetKey(kind: kind, namespace: object.namespace, name: object.name)
     }
 
     /// `<storage namespace>/<storage name>` for a configuration, the index ``storageIndex`` files it under.

@@ -22,7 +22,7 @@ public struct TargetKind: Hashable, Sendable {
 
 /// The key the reconciler works on: one target object, `Deployment app/db`.
 public struct TargetKey: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The target's kind, one of ``TargetKind/builtIn``.
+    /// The target's kind: one of ``TargetKind/builtIn``, or a kind a blueprint lists in `spec.subjects`.
     public var kind: String
     /// The target's namespace.
     public var namespace: String

@@ -26,6 +26,12 @@ public struct TestCluster: Sendable {
     /// The sandbox server, when the cluster is the sandbox.
     public let server: SandboxServer?
 
+    /// A cluster from its parts, for a test that runs (and restarts) its own sandbox server; the
+    /// namespace is not created here.
+    public init(client: KubeClient, kubeconfig: URL, namespace: String, directory: URL, server: SandboxServer?) {
+        (self.client, self.kubeconfig, self.namespace, self.directory, self.server) = (client, kubeconfig, namespace, directory, server)
+    }
+
     /// Whether this is the in-process sandbox (as against a real cluster).
     public var isSandbox: Bool { server != nil }
     /// The sandbox's store, for tests that assert on the server's state directly.

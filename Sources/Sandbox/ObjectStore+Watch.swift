@@ -48,6 +48,13 @@ extension ObjectStore {
     /// How many watches are open.
     public var watcherCount: Int { watchers.count }
 
+    /// Forgets the watch history up to the current resourceVersion, as an etcd compaction does: a
+    /// watch from any older resourceVersion (a client resuming after a disconnect) then answers
+    /// 410 Expired, and must list again. Open watches and objects are unaffected.
+    public func compactHistory() {
+        history.reset(at: revision)
+    }
+
     func stopWatching(_ id: Int) { watchers[id] = nil }
 
     private func backlog(_ resource: ResourceID, _ filter: ObjectFilter, from version: String) throws(StatusError) -> [WatchEvent] {

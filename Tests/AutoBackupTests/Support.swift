@@ -39,11 +39,9 @@ struct Harness: Sendable {
         _ cluster: TestCluster, configure: @Sendable (inout AutoBackupController.Options) -> Void = { _ in },
         _ body: @escaping @Sendable (AutoBackupController) async throws -> Void
     ) async throws {
-        var logger = Logger(label: "cairn.autobackup.test")
-        logger.logLevel = .warning
         var options = AutoBackupController.Options(namespace: cluster.namespace)
         configure(&options)
-        let controller = AutoBackupController(client: cluster.client, options: options, logger: logger)
+        let controller = AutoBackupController(client: cluster.client, options: options, logger: quietControllerLogger())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await controller.run() }
             defer { group.cancelAll() }
@@ -89,9 +87,14 @@ struct Harness: Sendable {
     /// Creates a Deployment with these annotations.
     @discardableResult
     func createDeployment(_ name: String, annotations: [String: String]) async throws -> Node {
+        try await client.create(deployments, namespace: namespace, deployment(name, annotations: annotations))
+    }
+
+    /// A Deployment manifest with these annotations, in the test namespace.
+    func deployment(_ name: String, annotations: [String: String]) -> Node {
         let labels = mapping(["app": name])
         let container: Node = .mapping(["name": "postgres", "image": "postgres:16"])
-        let deployment: Node = .mapping([
+        return .mapping([
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": .mapping(["name": .string(name), "namespace": .string(namespace), "annotations": mapping(annotations)]),
             "spec": .mapping([
@@ -99,18 +102,12 @@ struct Harness: Sendable {
                 "template": .mapping(["metadata": .mapping(["labels": labels]), "spec": .mapping(["containers": .sequence([container])])]),
             ]),
         ])
-        return try await client.create(deployments, namespace: namespace, deployment)
     }
 
     /// Reads, edits and writes back a Deployment's annotations.
     func editAnnotations(of name: String, _ edit: (inout [String: String]) -> Void) async throws {
-        var deployment = try await client.get(deployments, namespace: namespace, name: name)
-        var annotations = deployment.annotationMap
-        edit(&annotations)
-        var metadata = try #require(deployment["metadata"])
-        metadata["annotations"] = mapping(annotations)
-        deployment["metadata"] = metadata
-        _ = try await client.update(deployments, namespace: namespace, deployment)
+        let deployment = try await client.get(deployments, namespace: namespace, name: name)
+        _ = try await client.update(deployments, namespace: namespace, withAnnotations(deployment, edit))
     }
 
     /// Reads, changes and writes back an object in the test namespace, reading again after a 409
@@ -188,6 +185,17 @@ struct Harness: Sendable {
     }
 }
 
+/// The object with its annotations edited.
+func withAnnotations(_ object: Node, _ edit: (inout [String: String]) -> Void) -> Node {
+    var object = object
+    var annotations = object.annotationMap
+    edit(&annotations)
+    var metadata = object["metadata"] ?? .mapping([])
+    metadata["annotations"] = mapping(annotations)
+    object["metadata"] = metadata
+    return object
+}
+
 func mapping(_ values: [String: String]) -> Node {
     .mapping(values.sorted { $0.key < $1.key }.map { Node.Pair(key: .string($0.key), value: .string($0.value)) })
 }
@@ -229,3 +237,17 @@ func postgres(dbName: String?) -> [String: String] {
 /// over HTTPS, and running them all at once starves the timing-sensitive tests of other targets
 /// (the leader-election takeover bound) on a small machine.
 @Suite(.serialized) enum AutoBackupSandboxTests {}
+
+/// A controller logger that shows warnings and errors only.
+func quietControllerLogger() -> Logger {
+    var logger = Logger(label: "cairn.autobackup.test")
+    logger.logLevel = .warning
+    return logger
+}
+
+/// A sandbox server logger that shows warnings and errors only (no "server started" line).
+func quietServerLogger() -> Logger {
+    var logger = Logger(label: "cairn.sandbox.http")
+    logger.logLevel = .warning
+    return logger
+}

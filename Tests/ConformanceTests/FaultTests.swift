@@ -53,6 +53,48 @@ import YAML
         }
     }
 
+    @Test func givenAResourceVersion_WhenTheHistoryIsCompacted_ThenAWatchResumingFromIt410sAndOneFromNowWorks() async throws {
+        try await TestCluster.with { cluster in
+            let server = try cluster.sandboxOnly()
+            let first = try await cluster.client.create(Self.configMaps, Conformance.configMap("first", in: cluster.namespace))
+            _ = try await cluster.client.create(Self.configMaps, Conformance.configMap("second", in: cluster.namespace))
+
+            await server.store.compactHistory()
+
+            let options = WatchOptions(resourceVersion: first.resourceVersion, allowWatchBookmarks: false)
+            let expired = try await withDeadline("the expiry") {
+                try await collect(cluster.client.watch(Self.configMaps, namespace: cluster.namespace, options: options)) { _ in true }
+            }
+            #expect(expired.map(\.summary) == ["ERROR 410"])
+            let now = try await cluster.client.list(Self.configMaps, namespace: cluster.namespace).resourceVersion
+            let resumed = cluster.client.watch(Self.configMaps, namespace: cluster.namespace, options: WatchOptions(resourceVersion: now, allowWatchBookmarks: false))
+            let events = Task { try await collect(resumed) { $0.count == 1 } }
+            _ = try await cluster.client.create(Self.configMaps, Conformance.configMap("third", in: cluster.namespace))
+            #expect(try await withDeadline("the resumed watch") { try await events.value }.map(\.summary) == ["ADDED third"])
+        }
+    }
+
+    @Test func givenRefusedWatches_WhenAClientWatches_ThenServiceUnavailable_WhileOtherRequestsAreServed_AndAcceptingServesAgain() async throws {
+        try await TestCluster.with { cluster in
+            let server = try cluster.sandboxOnly()
+            let client = try Self.client(cluster.kubeconfig, retry: RetryPolicy(maxAttempts: 1))
+            server.faults.refuseWatches()
+
+            let refused = await #expect(throws: KubeError.self) {
+                try await collect(client.watch(Self.configMaps, namespace: cluster.namespace)) { _ in true }
+            }
+            _ = try await client.create(Self.configMaps, Conformance.configMap("served", in: cluster.namespace))
+            server.faults.acceptWatches()
+            let events = try await withDeadline("the accepted watch") {
+                try await collect(client.watch(Self.configMaps, namespace: cluster.namespace)) { $0.count == 1 }
+            }
+
+            #expect(refused?.httpCode == 503)
+            #expect(refused?.status?.reason == "ServiceUnavailable")
+            #expect(events.map(\.summary) == ["ADDED served"])
+        }
+    }
+
     @Test func givenARestartedServer_WhenTheClientAsksAgain_ThenItReconnectsAndSeesTheSameStore() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-restart-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

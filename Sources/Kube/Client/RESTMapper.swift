@@ -22,6 +22,23 @@ public actor RESTMapper {
         throw RESTMappingError(kind: kind, apiVersion: apiVersion, served: fresh.map { $0.filter { !$0.isSubresource }.map(\.kind) })
     }
 
+    /// The resource serving `kind` in `group` (empty for the core group) at the version the server
+    /// prefers, with that `apiVersion`, as client-go maps a group and kind; when `group` is nil,
+    /// the first group in discovery order that serves the kind. Throws `RESTMappingError` when no
+    /// group does (`apiVersion` then names the group asked for, or `*` for any).
+    public func resource(group: String?, kind: String) async throws -> (apiVersion: String, resource: Resource) {
+        let groups = try await client.serverGroups().filter { group == nil || $0.name == group }
+        for candidate in groups {
+            let apiVersion = candidate.name.isEmpty ? candidate.preferredVersion : "\(candidate.name)/\(candidate.preferredVersion)"
+            do {
+                return (apiVersion, try await resource(apiVersion: apiVersion, kind: kind))
+            } catch is RESTMappingError {
+                continue  // another group may serve it
+            }
+        }
+        throw RESTMappingError(kind: kind, group: group, groupServed: !groups.isEmpty)
+    }
+
     /// Forgets everything discovered, so the next mapping reads the server again.
     public func reset() {
         cache = [:]
@@ -54,17 +71,35 @@ public actor RESTMapper {
     }
 }
 
-/// No resource of the server serves a kind in an apiVersion.
+/// No resource of the server serves a kind in an apiVersion (or in a group).
 public struct RESTMappingError: Error, Sendable, CustomStringConvertible {
     /// The kind asked for.
     public let kind: String
-    /// The apiVersion asked for.
+    /// The apiVersion asked for; empty when a group was asked for.
     public let apiVersion: String
     /// The kinds the group version does serve; nil when the server does not serve the group version.
     public let served: [String]?
+    /// The group asked for, when the mapping was by group (nil there meaning any group).
+    public let group: String?
+    /// For a mapping by group, whether the server serves that group at all; nil for one by apiVersion.
+    private let groupServed: Bool?
+
+    init(kind: String, apiVersion: String, served: [String]?) {
+        (self.kind, self.apiVersion, self.served, group, groupServed) = (kind, apiVersion, served, nil, nil)
+    }
+
+    init(kind: String, group: String?, groupServed: Bool) {
+        (self.kind, apiVersion, served, self.group, self.groupServed) = (kind, "", nil, group, groupServed)
+    }
 
     /// What is missing, and what to check.
     public var description: String {
+        if let groupServed {
+            guard let group else { return "no API group serves kind \"\(kind)\"; check the kind's spelling, or install the CRD that defines it" }
+            let name = group.isEmpty ? "the core group" : "group \"\(group)\""
+            let why = groupServed ? "\(name) serves no such kind" : "the server does not serve \(name)"
+            return "no kind \"\(kind)\" is registered in \(name): \(why); check the group and kind, or install the CRD that defines it"
+        }
         guard let served else {
             return "no kind \"\(kind)\" is registered for version \"\(apiVersion)\": the server does not serve \(apiVersion); check the apiVersion, or install the CRD that defines it"
         }

@@ -11,6 +11,7 @@ public final class SandboxFaults: Sendable {
 
     private let failures = Mutex<[Failure]>([])
     private let watches = Mutex<WatchRegistry?>(nil)
+    private let watchRefusal = Mutex<Int?>(nil)
 
     init() {}
 
@@ -33,6 +34,23 @@ public final class SandboxFaults: Sendable {
     /// would; later watches are unaffected.
     public func cutWatches() {
         watches.withLock { $0 }?.cutAll()
+    }
+
+    /// Answers every watch request with `status` (503 ServiceUnavailable by default) until
+    /// ``acceptWatches()``, while other requests are served: with ``cutWatches()``, it keeps a
+    /// client's watches down for as long as a test needs.
+    public func refuseWatches(status: Int = 503) {
+        watchRefusal.withLock { $0 = status }
+    }
+
+    /// Serves watch requests again.
+    public func acceptWatches() {
+        watchRefusal.withLock { $0 = nil }
+    }
+
+    /// The refusal for a watch request, while ``refuseWatches(status:)`` is in force.
+    func refusedWatch() -> StatusError? {
+        watchRefusal.withLock { $0 }.map { StatusError.injected($0, retryAfter: nil) }
     }
 
     /// How many watches are open on the server.

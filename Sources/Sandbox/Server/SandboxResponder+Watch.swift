@@ -7,6 +7,7 @@ extension SandboxResponder {
     /// A watch: newline-delimited JSON events over a chunked response, ended by `timeoutSeconds`,
     /// by the store (with a 410 ERROR event) or by the server's graceful shutdown.
     func watch(_ call: ResourceRequest) async throws(StatusError) -> Response {
+        if let refusal = faults.refusedWatch() { throw refusal }
         let options = WatchOptions(resourceVersion: call.query["resourceVersion"] ?? "", labelSelector: call.query["labelSelector"] ?? "",
                                    fieldSelector: call.query["fieldSelector"] ?? "", allowBookmarks: call.query.flag("allowWatchBookmarks"))
         let events: AsyncStream<WatchEvent>
