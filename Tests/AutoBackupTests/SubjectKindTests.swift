@@ -61,13 +61,13 @@ extension AutoBackupSandboxTests {
                 let blueprint = try await harness.createBlueprint(subjects: [postgresClusterSubject, deploymentSubject])
                 try await harness.createCluster("main", annotations: postgres(dbName: "orders"))
                 try await harness.waitForClusterConfiguration("main", "the configuration to appear") { _ in true }
-                // One watch per target kind, and three for blueprints, configurations and namespaces.
-                try await eventually("a watch for each of the five target kinds", .seconds(20)) { server.faults.openWatches == 5 + 3 }
+                // One watch per target kind, and four for blueprints, configurations, namespaces and storages.
+                try await eventually("a watch for each of the five target kinds", .seconds(20)) { server.faults.openWatches == 5 + 4 }
 
-                _ = try await harness.client.update(CairnResource.blueprints, namespace: harness.namespace, withSubjects(blueprint, [deploymentSubject]))
+                try await harness.edit(CairnResource.blueprints, blueprint[path: "metadata", "name"]?.string ?? "") { withSubjects($0, [deploymentSubject]) }
 
                 try await eventually("the PostgresCluster informer to stop", .seconds(20)) {
-                    !harness.controller.watchedKinds.contains { $0.kind == "PostgresCluster" } && server.faults.openWatches == 4 + 3
+                    !harness.controller.watchedKinds.contains { $0.kind == "PostgresCluster" } && server.faults.openWatches == 4 + 4
                 }
                 try await harness.createCluster("late", annotations: postgres(dbName: "orders"))
                 try await harness.createDeployment("web", annotations: postgres(dbName: "orders"))
@@ -119,7 +119,8 @@ extension Harness {
     @discardableResult
     func createBlueprint(subjects: [Node]) async throws -> Node {
         let created = try await createBlueprint()
-        return try await client.update(CairnResource.blueprints, namespace: namespace, withSubjects(created, subjects))
+        // The controller adds its finalizer meanwhile: edit reads again after a 409.
+        return try await edit(CairnResource.blueprints, created[path: "metadata", "name"]?.string ?? "") { withSubjects($0, subjects) }
     }
 
     /// Creates a `PostgresCluster` with these annotations.
