@@ -50,7 +50,7 @@ public final class AutoBackupController: Sendable {
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
-    /// What the controller did so far, for tests and, later, metrics.
+    /// What the controller did so far, for tests and benchmarks (the metrics count the same writes).
     public struct Statistics: Sendable, Equatable {
         /// Reconciles finished, whatever their outcome.
         public var reconciles = 0

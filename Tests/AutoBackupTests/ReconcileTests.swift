@@ -150,11 +150,12 @@ extension AutoBackupSandboxTests {
             }
         }
 
-        @Test func givenAConfigurationInStep_WhenEveryTargetIsRequeued_ThenNothingIsWritten() async throws {
+        @Test func givenAConfigurationAndBlueprintStatusInStep_WhenEveryTargetIsRequeued_ThenNothingIsWritten() async throws {
             try await Harness.with { harness in
                 try await harness.createBlueprint()
                 try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
                 let live = try await harness.waitForConfiguration("db", "phase Ready") { $0[path: "status", "phase"] == "Ready" }
+                let blueprint = try await harness.waitForBlueprint("one resolved target") { $0.statusInt("resolved") == 1 }
                 // Let the create's own watch event reconcile first, so the counters below are settled.
                 try await harness.waitForReconciles(after: 1)
                 let before = harness.controller.statistics
@@ -167,7 +168,9 @@ extension AutoBackupSandboxTests {
 
                 let after = harness.controller.statistics
                 #expect(after.creates == before.creates && after.updates == 0 && after.deletes == 0 && after.warnings == 0)
+                #expect(after.statusWrites == before.statusWrites)
                 #expect(try await harness.configuration(for: "db")?.resourceVersion == live.resourceVersion)
+                #expect(try await harness.blueprint()?.resourceVersion == blueprint.resourceVersion)
             }
         }
     }

@@ -57,27 +57,6 @@ extension AutoBackupSandboxTests {
             }
         }
 
-        @Test func givenSettledStatus_WhenEveryTargetIsRequeued_ThenNeitherConfigurationNorBlueprintIsWritten() async throws {
-            try await Harness.with { harness in
-                try await harness.createBlueprint()
-                try await harness.createDeployment("db", annotations: postgres(dbName: "orders"))
-                let live = try await harness.waitForConfiguration("db", "phase Ready") { $0[path: "status", "phase"] == "Ready" }
-                let blueprint = try await harness.waitForBlueprint("one resolved target") { $0.statusInt("resolved") == 1 }
-                let before = harness.controller.statistics
-
-                for _ in 0..<3 {
-                    let reconciles = harness.controller.statistics.reconciles
-                    await harness.controller.requeueAll()
-                    try await harness.waitForReconciles(after: reconciles)
-                }
-
-                let after = harness.controller.statistics
-                #expect(after.statusWrites == before.statusWrites && after.creates == before.creates && after.updates == before.updates)
-                #expect(try await harness.configuration(for: "db")?.resourceVersion == live.resourceVersion)
-                #expect(try await harness.blueprint()?.resourceVersion == blueprint.resourceVersion)
-            }
-        }
-
         @Test func givenTargetsAndAUserOwnedName_WhenTheyReconcile_ThenTheBlueprintCountsThemAndReportsTheConflictUntilItIsGone() async throws {
             try await Harness.with { harness in
                 try await harness.createBlueprint()

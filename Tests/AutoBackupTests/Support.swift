@@ -31,6 +31,16 @@ struct Harness: Sendable {
             try await runController(cluster, configure: configure) { controller in
                 try await body(Harness(cluster: cluster, controller: controller))
             }
+            if !cluster.isSandbox { try await releaseBlueprints(in: cluster) }
+        }
+    }
+
+    /// Removes the controller's finalizer from the blueprints left in the test namespace, which
+    /// would otherwise hold a real cluster's namespace in Terminating once the controller is gone.
+    static func releaseBlueprints(in cluster: TestCluster) async throws {
+        for blueprint in try await cluster.client.list(CairnResource.blueprints, namespace: cluster.namespace).items {
+            guard let released = DeletionPlan.removingFinalizer(blueprint) else { continue }
+            _ = try await cluster.client.update(CairnResource.blueprints, namespace: cluster.namespace, released)
         }
     }
 
