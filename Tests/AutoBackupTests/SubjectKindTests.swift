@@ -25,9 +25,7 @@ extension AutoBackupSandboxTests {
                 #expect(owner["uid"] == cluster[path: "metadata", "uid"] && owner["kind"] == "PostgresCluster" && owner["apiVersion"] == "db.example.com/v1")
                 #expect(harness.controller.watchedKinds.contains { $0.kind == "PostgresCluster" && $0.resource == postgresClusters })
 
-                var edited = try await harness.client.get(postgresClusters, namespace: harness.namespace, name: "main")
-                edited = withAnnotations(edited) { $0[BlueprintAnnotation.name] = nil }
-                _ = try await harness.client.update(postgresClusters, namespace: harness.namespace, edited)
+                try await harness.edit(postgresClusters, "main") { withAnnotations($0) { $0[BlueprintAnnotation.name] = nil } }
 
                 try await eventually("the configuration to be deleted", .seconds(20)) { try await harness.clusterConfiguration("main") == nil }
                 try await harness.waitForStatistics("one create and one delete") { $0.creates == 1 && $0.deletes == 1 }
@@ -58,16 +56,19 @@ extension AutoBackupSandboxTests {
             try await Harness.with { harness in
                 let server = try harness.cluster.sandboxOnly()
                 try await harness.installPostgresClusterCRD()
-                let blueprint = try await harness.createBlueprint(subjects: [postgresClusterSubject, deploymentSubject])
+                try await harness.createBlueprint(subjects: [postgresClusterSubject, deploymentSubject])
                 try await harness.createCluster("main", annotations: postgres(dbName: "orders"))
                 try await harness.waitForClusterConfiguration("main", "the configuration to appear") { _ in true }
-                // One watch per target kind, and four for blueprints, configurations, namespaces and storages.
-                try await eventually("a watch for each of the five target kinds", .seconds(20)) { server.faults.openWatches == 5 + 4 }
+                // One watch per informer the controller runs, the PostgresCluster one included.
+                try await eventually("a watch for each of the controller's informers", .seconds(20)) {
+                    server.faults.openWatches == harness.controller.informerStatistics.count
+                }
+                let watching = server.faults.openWatches
 
-                try await harness.edit(CairnResource.blueprints, blueprint[path: "metadata", "name"]?.string ?? "") { withSubjects($0, [deploymentSubject]) }
+                try await harness.edit(CairnResource.blueprints, "postgres-nightly") { withSubjects($0, [deploymentSubject]) }
 
                 try await eventually("the PostgresCluster informer to stop", .seconds(20)) {
-                    !harness.controller.watchedKinds.contains { $0.kind == "PostgresCluster" } && server.faults.openWatches == 4 + 4
+                    !harness.controller.watchedKinds.contains { $0.kind == "PostgresCluster" } && server.faults.openWatches == watching - 1
                 }
                 try await harness.createCluster("late", annotations: postgres(dbName: "orders"))
                 try await harness.createDeployment("web", annotations: postgres(dbName: "orders"))
@@ -118,9 +119,7 @@ extension Harness {
     /// Creates the postgres blueprint listing `subjects`.
     @discardableResult
     func createBlueprint(subjects: [Node]) async throws -> Node {
-        let created = try await createBlueprint()
-        // The controller adds its finalizer meanwhile: edit reads again after a 409.
-        return try await edit(CairnResource.blueprints, created[path: "metadata", "name"]?.string ?? "") { withSubjects($0, subjects) }
+        try await createBlueprint { $0 = withSubjects($0, subjects) }
     }
 
     /// Creates a `PostgresCluster` with these annotations.

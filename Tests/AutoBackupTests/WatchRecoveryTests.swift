@@ -119,15 +119,14 @@ extension Harness {
     /// Annotates a new workload, changes a variable, removes an opt-in and edits the blueprint,
     /// through the API server unless told otherwise, running `between` after each change.
     func changeEverything(blueprint: Node, through writer: Writer? = nil, between: @Sendable () -> Void = {}) async throws {
-        let writer = writer ?? .api(client, namespace: namespace)
+        let writer = writer ?? .api(self)
         try await writer.create(deployments, deployment("late", annotations: postgres(dbName: "orders")))
         between()
-        try await writer.update(deployments, withAnnotations(try await writer.get(deployments, "rename")) { $0[BlueprintAnnotation.variable("dbName")] = "billing" })
+        try await writer.edit(deployments, "rename") { withAnnotations($0) { $0[BlueprintAnnotation.variable("dbName")] = "billing" } }
         between()
-        try await writer.update(deployments, withAnnotations(try await writer.get(deployments, "leave")) { $0[BlueprintAnnotation.name] = nil })
+        try await writer.edit(deployments, "leave") { withAnnotations($0) { $0[BlueprintAnnotation.name] = nil } }
         between()
-        let current = try await writer.get(CairnResource.blueprints, blueprint[path: "metadata", "name"]?.string ?? "")
-        try await writer.update(CairnResource.blueprints, try edited(current, schedule: "15 3 * * *"))
+        try await writer.edit(CairnResource.blueprints, blueprint[path: "metadata", "name"]?.string ?? "") { try edited($0, schedule: "15 3 * * *") }
         between()
     }
 
@@ -144,23 +143,26 @@ extension Harness {
 
 /// Where a test writes: through the API server, or straight into the sandbox's store while no server runs.
 struct Writer: Sendable {
-    let get: @Sendable (Resource, String) async throws -> Node
     let create: @Sendable (Resource, Node) async throws -> Void
-    let update: @Sendable (Resource, Node) async throws -> Void
+    /// Reads, changes and writes back the named object.
+    let edit: @Sendable (Resource, String, (Node) throws -> Node) async throws -> Void
 
-    /// Through the API server.
-    static func api(_ client: KubeClient, namespace: String) -> Writer {
-        Writer(get: { try await client.get($0, namespace: namespace, name: $1) },
-               create: { _ = try await client.create($0, namespace: namespace, $1) },
-               update: { _ = try await client.update($0, namespace: namespace, $1) })
+    /// Through the API server, reading again after a 409 Conflict (the controller writes blueprints too).
+    static func api(_ harness: Harness) -> Writer {
+        Writer(create: { _ = try await harness.client.create($0, namespace: harness.namespace, $1) },
+               edit: { _ = try await harness.edit($0, $1, $2) })
     }
 
-    /// Into the store, as another API server in front of the same storage would.
+    /// Into the store, as another API server in front of the same storage would; nothing else
+    /// writes while no server runs.
     static func store(_ store: ObjectStore, namespace: String) -> Writer {
         let id: @Sendable (Resource) -> ResourceID = { resource in ResourceID(group: resource.group, version: resource.version, plural: resource.plural) }
-        return Writer(get: { try await store.get(id($0), namespace: namespace, name: $1) },
-                      create: { _ = try await store.create($1, in: id($0), namespace: namespace) },
-                      update: { _ = try await store.update($1, in: id($0), namespace: namespace, name: $1[path: "metadata", "name"]?.string ?? "") })
+        return Writer(
+            create: { _ = try await store.create($1, in: id($0), namespace: namespace) },
+            edit: { resource, name, change in
+                let live = try await store.get(id(resource), namespace: namespace, name: name)
+                _ = try await store.update(try change(live), in: id(resource), namespace: namespace, name: name)
+            })
     }
 }
 
