@@ -11,7 +11,7 @@ import YAML
 //
 //   autobackup-bench --kubeconfig FILE --repository DIR [--workloads 10000] [--namespaces 200]
 //                    [--blueprints 20] [--changes 200] [--workers 2] [--qps 0] [--ceiling N]
-//                    [--concurrency 2,8] [--host-pid PID]
+//                    [--concurrency 2,8] [--host-pid PID]    (--ceiling: creates per concurrency, default 1000)
 //
 // Creates the CRDs, BackupStorage `default`, the blueprints and the annotated Deployments through
 // the client (not timed), then in this process:
@@ -66,7 +66,7 @@ struct Options {
               !concurrency.isEmpty, concurrency.allSatisfy({ $0 > 0 }) else {
             throw BenchError("usage: autobackup-bench --kubeconfig FILE --repository DIR [--workloads N>=5] [--namespaces N] [--blueprints N>=2] [--changes N] [--workers N] [--qps N] [--ceiling N] [--concurrency 2,8] [--host-pid PID]")
         }
-        if ceiling == 0 { ceiling = workloads }
+        if ceiling == 0 { ceiling = min(workloads, 1000) }
         ceiling = min(ceiling, workloads)
     }
 }
@@ -101,7 +101,7 @@ func procStatusKiB(_ field: String, pid: String = "self") -> Int {
 /// Restarts VmHWM from the current RSS (Linux ≥ 4.0), so the peak measured afterwards is the
 /// controller's, not the setup's; what the setup left resident is reported as the baseline.
 func resetPeakRSS() {
-    FileManager.default.createFile(atPath: "/proc/self/clear_refs", contents: Data("5".utf8))
+    _ = FileManager.default.createFile(atPath: "/proc/self/clear_refs", contents: Data("5".utf8))
 }
 
 func percentile(_ values: [Double], _ p: Double) -> Double {
