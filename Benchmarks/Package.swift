@@ -45,6 +45,18 @@ let package = Package(
         .executableTarget(name: "kube-get-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
         /// An informer over 50,000 ConfigMaps: first list, memory per object, watch events per second.
         .executableTarget(name: "informer-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
+        /// The AutoBackup controller over 10,000 annotated Deployments: convergence, writes, latency, memory.
+        .executableTarget(
+            name: "autobackup-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "AutoBackup", package: rootPackageIdentity),
+                .product(name: "Blueprint", package: rootPackageIdentity),
+                .product(name: "CairnAPI", package: rootPackageIdentity),
+                .product(name: "Kube", package: rootPackageIdentity),
+                .product(name: "YAML", package: rootPackageIdentity),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         /// Yams' `compose_all` and `load_all` over its vendored libyaml.
         .executableTarget(
             name: "yaml-parse-yams-bench",

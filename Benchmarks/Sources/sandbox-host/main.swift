@@ -7,18 +7,21 @@ import YAML
 // A sandbox API server in its own process, so that a benchmark's client and the server it talks to
 // never share a process's CPU accounting.
 //
-//   sandbox-host --dir DIR [--configmaps N] [--churn M]
+//   sandbox-host --dir DIR [--configmaps N] [--churn M] [--history N]
 //
 // Creates namespace `bench` holding ConfigMap `probe` and N more ConfigMaps, serves it over HTTPS
 // on 127.0.0.1, writes DIR/kubeconfig, DIR/ca.pem, DIR/token and DIR/url, prints `ready`, and runs
 // until SIGTERM or SIGINT. With --churn, each time the file DIR/churn appears it removes it, updates
 // ConfigMap `probe` M times straight in the store (no HTTP), so watchers get M events as fast as
-// the server can send them, and prints `churned <total>`.
+// the server can send them, and prints `churned <total>`. --history sets the store's event history
+// and each watcher's buffer to at least N events (default 1000, as in tests), so a benchmark that
+// writes tens of thousands of objects while informers watch measures the writes, not 410 relists.
 
 struct Arguments {
     var directory = ""
     var configMaps = 0
     var churn = 0
+    var history = 1000
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -27,10 +30,13 @@ struct Arguments {
             case "--dir": directory = rest.popFirst() ?? ""
             case "--configmaps": configMaps = Int(rest.popFirst() ?? "") ?? -1
             case "--churn": churn = Int(rest.popFirst() ?? "") ?? -1
-            default: throw HostError("unknown argument \(flag); usage: sandbox-host --dir DIR [--configmaps N]")
+            case "--history": history = Int(rest.popFirst() ?? "") ?? -1
+            default: throw HostError("unknown argument \(flag); usage: sandbox-host --dir DIR [--configmaps N] [--churn M] [--history N]")
             }
         }
-        guard !directory.isEmpty, configMaps >= 0, churn >= 0 else { throw HostError("usage: sandbox-host --dir DIR [--configmaps N] [--churn M]") }
+        guard !directory.isEmpty, configMaps >= 0, churn >= 0, history > 0 else {
+            throw HostError("usage: sandbox-host --dir DIR [--configmaps N] [--churn M] [--history N]")
+        }
     }
 }
 
@@ -103,8 +109,8 @@ do {
     let arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
     // Room for every churn event in the history and in a slow watcher's buffer, so the benchmark
     // measures the client rather than a 410.
-    let store = ObjectStore(configuration: .init(historyLimit: max(1000, 2 * arguments.churn + 10),
-                                                 watcherBufferLimit: max(1000, 2 * arguments.churn + 10)))
+    let events = max(arguments.history, 2 * arguments.churn + 10)
+    let store = ObjectStore(configuration: .init(historyLimit: events, watcherBufferLimit: events))
     _ = try await store.create(.mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": "bench"])]), in: .namespaces)
     let configMaps = ResourceID(version: "v1", plural: "configmaps")
     _ = try await store.create(configMap("probe", index: 0), in: configMaps, namespace: "bench")
