@@ -27,7 +27,8 @@ enum CollectionAction: Equatable {
 }
 
 /// The objects garbage collection must look at, kept by the store as objects change: those with
-/// owner references, those being deleted, and every uid.
+/// owner references, those being deleted, every uid, the dependents of each owner uid, and the
+/// dependents whose verdict may have changed since the last plan.
 struct CollectionIndex: Sendable {
     /// Objects with at least one owner reference.
     private(set) var owned: Set<ObjectKey> = []
@@ -35,18 +36,47 @@ struct CollectionIndex: Sendable {
     private(set) var deleting: Set<ObjectKey> = []
     /// Where each uid lives.
     private(set) var uids: [String: ObjectKey] = [:]
+    /// The objects whose owner references name each uid, whether or not that uid still exists.
+    private(set) var dependents: [String: Set<ObjectKey>] = [:]
+    /// Dependents written, or whose owners came, went or started or stopped deleting, since the
+    /// last ``takeDirty()``: the only dependents a plan must look at, so a write among many
+    /// unrelated owned objects does not re-check them all.
+    private(set) var dirty: Set<ObjectKey> = []
 
     /// Records that the object at `key` changed from `old` to `new` (nil: absent).
     mutating func update(_ key: ObjectKey, old: Node?, new: Node?) {
-        if let old, uids[old.uid] == key { uids.removeValue(forKey: old.uid) }
+        if let old {
+            if uids[old.uid] == key { uids.removeValue(forKey: old.uid) }
+            for uid in Self.ownerUIDs(old) {
+                dependents[uid]?.remove(key)
+                if dependents[uid]?.isEmpty == true { dependents.removeValue(forKey: uid) }
+            }
+        }
+        // This object's dependents see an owner that appeared, went, or changed its deletion state.
+        if old?.uid != new?.uid || old?.isDeleting != new?.isDeleting || old?.finalizers != new?.finalizers {
+            for uid in Set([old?.uid, new?.uid].compactMap { $0 }) { dirty.formUnion(dependents[uid] ?? []) }
+        }
         guard let new else {
             owned.remove(key)
             deleting.remove(key)
+            dirty.remove(key)
             return
         }
         uids[new.uid] = key
-        if new.ownerReferences.isEmpty { owned.remove(key) } else { owned.insert(key) }
+        let owners = Self.ownerUIDs(new)
+        for uid in owners { dependents[uid, default: []].insert(key) }
+        if owners.isEmpty { owned.remove(key) } else { owned.insert(key); dirty.insert(key) }
         if new.isDeleting { deleting.insert(key) } else { deleting.remove(key) }
+    }
+
+    /// The dependents to look at now; the set starts empty again.
+    mutating func takeDirty() -> Set<ObjectKey> {
+        defer { dirty = [] }
+        return dirty
+    }
+
+    private static func ownerUIDs(_ object: Node) -> [String] {
+        object.ownerReferences.compactMap { $0["uid"]?.string }
     }
 }
 
@@ -59,16 +89,17 @@ enum CollectionPlanner {
     static func plan(_ objects: [ObjectKey: Node]) -> [CollectionAction] {
         var index = CollectionIndex()
         for (key, object) in objects { index.update(key, old: nil, new: object) }
-        return plan(objects, index: index)
+        return plan(objects, index: index, dependents: index.owned)
     }
 
-    /// The actions due for this state, looking only at the objects that can need one: dependents,
-    /// deleting objects and the contents of terminating namespaces. The store keeps `index`
-    /// current on every write, so a write among many unrelated objects plans in time that grows
-    /// with the dependents, not with the whole store.
-    static func plan(_ objects: [ObjectKey: Node], index: CollectionIndex) -> [CollectionAction] {
+    /// The actions due for this state, looking only at the objects that can need one: the given
+    /// dependents (the store passes those whose verdict may have changed, see
+    /// ``CollectionIndex/dirty``), deleting objects and the contents of terminating namespaces.
+    /// A write among many unrelated objects plans in time that grows with what it touched, not
+    /// with the whole store.
+    static func plan(_ objects: [ObjectKey: Node], index: CollectionIndex, dependents: Set<ObjectKey>) -> [CollectionAction] {
         let terminating = Set(index.deleting.filter { $0.resource == namespaces }.map(\.name))
-        var candidates = index.owned
+        var candidates = dependents.filter { objects[$0] != nil }
         if !terminating.isEmpty { candidates.formUnion(objects.keys.filter { terminating.contains($0.namespace) }) }
         var actions: [CollectionAction] = []
         for key in candidates.sorted() {
@@ -111,8 +142,8 @@ enum CollectionPlanner {
             return empty && object.finalizers.isEmpty ? .removeNamespace(key) : nil
         }
         guard isWaitingForDependents(object) else { return nil }
-        let blocked = index.owned.contains { key in
-            objects[key]!.ownerReferences.contains { $0["uid"]?.string == object.uid && $0["blockOwnerDeletion"]?.bool == true }
+        let blocked = (index.dependents[object.uid] ?? []).contains { key in
+            objects[key]?.ownerReferences.contains { $0["uid"]?.string == object.uid && $0["blockOwnerDeletion"]?.bool == true } ?? false
         }
         return blocked ? nil : .finishForegroundDeletion(key)
     }
@@ -122,7 +153,7 @@ enum CollectionPlanner {
     }
 
     private static func hasDependents(_ object: Node, index: CollectionIndex, objects: [ObjectKey: Node]) -> Bool {
-        index.owned.contains { key in objects[key]!.ownerReferences.contains { $0["uid"]?.string == object.uid } }
+        !(index.dependents[object.uid] ?? []).isEmpty
     }
 
     static let namespaces = GroupResource(group: "", plural: "namespaces")

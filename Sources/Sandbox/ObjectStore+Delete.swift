@@ -73,7 +73,7 @@ extension ObjectStore {
         guard collectionDue else { return }
         for _ in 0..<1000 {
             collectionDue = false
-            let actions = CollectionPlanner.plan(objects, index: collection)
+            let actions = CollectionPlanner.plan(objects, index: collection, dependents: collection.takeDirty())
             if actions.isEmpty { return }
             for action in actions { perform(action) }
         }
