@@ -21,7 +21,7 @@ struct ResourceRequest: Sendable {
 
 extension SandboxResponder {
     func handle(_ path: ResourcePath, _ request: Request) async throws(StatusError) -> Response {
-        let catalog = try await Catalog.load(from: store)
+        let catalog = try await Catalog.load(from: store, cache: crdDocuments)
         let type = try catalog.type(of: path.resource)
         if let subresource = path.subresource, subresource != "status" || !type.hasStatusSubresource { throw .noSuchResource() }
         let query = Query(request.uri.query)

@@ -13,6 +13,8 @@ struct SandboxResponder: HTTPResponder {
     let faults: SandboxFaults
     /// The open watches, ended at graceful shutdown.
     let watches: WatchRegistry
+    /// The CRDs decoded so far, shared by every request.
+    let crdDocuments = CRDDocumentCache()
     /// The largest request body accepted, as kube-apiserver's 3 MiB object limit rounded up.
     static let maxBodySize = 4 << 20
 
@@ -48,12 +50,12 @@ struct SandboxResponder: HTTPResponder {
         switch route {
         case .version: return try Self.json(Discovery.version)
         case .coreVersions: return try Self.json(Discovery.coreVersions(serverAddress: request.head.authority ?? ""))
-        case .groups: return try Self.json(Discovery.groups(try await Catalog.load(from: store)))
+        case .groups: return try Self.json(Discovery.groups(try await Catalog.load(from: store, cache: crdDocuments)))
         case .resourceList(let group, let version):
-            return try Self.json(Discovery.resourceList(try await Catalog.load(from: store), group: group, version: version))
-        case .openAPIIndex: return try Self.json(try OpenAPI.index(try await Catalog.load(from: store)))
+            return try Self.json(Discovery.resourceList(try await Catalog.load(from: store, cache: crdDocuments), group: group, version: version))
+        case .openAPIIndex: return try Self.json(try OpenAPI.index(try await Catalog.load(from: store, cache: crdDocuments)))
         case .openAPIGroupVersion(let group, let version):
-            return try Self.json(OpenAPI.groupVersion(try await Catalog.load(from: store), group: group, version: version))
+            return try Self.json(OpenAPI.groupVersion(try await Catalog.load(from: store, cache: crdDocuments), group: group, version: version))
         case .openAPI, .resource: throw .noSuchResource()
         }
     }
