@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["YAML", "cairn"], exclude: ["Golden"]),
         .testTarget(
             name: "ControllerCommandTests",
-            dependencies: ["CairnTesting", "CairnAPI", "Kube", "YAML", "cairn", .product(name: "Subprocess", package: "swift-subprocess")]),
+            dependencies: ["AutoBackup", "CairnTesting", "CairnAPI", "Kube", "YAML", "cairn", .product(name: "Subprocess", package: "swift-subprocess")]),
     ],
     swiftLanguageModes: [.v6]
 )
