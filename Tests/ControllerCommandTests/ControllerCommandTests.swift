@@ -61,6 +61,31 @@ extension ControllerProcessTests {
             }
         }
 
+        @Test func givenTwoNamespaceFlags_WhenThreeNamespacesHaveAnnotatedDeployments_ThenOnlyTheTwoWatchedGetConfigurations() async throws {
+            try await TestCluster.with { cluster in
+                try await cluster.installCRDs()
+                try await cluster.createBlueprint()
+                let (watched, unwatched) = (cluster.namespace + "-b", cluster.namespace + "-c")
+                for name in [watched, unwatched] {
+                    _ = try await cluster.client.create(TestCluster.namespaces, .mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": .string(name)])]))
+                }
+                for namespace in [cluster.namespace, watched, unwatched] { try await cluster.createAnnotatedDeployment("db", in: namespace) }
+                let (status, log) = try await CairnController.run(CairnController.arguments(cluster, ["--namespace", watched])) { controller in
+                    for namespace in [cluster.namespace, watched] {
+                        _ = try await eventually("the configuration in \(namespace)") { try await cluster.configuration(for: "db", in: namespace) }
+                    }
+                    try await eventually("both creates logged") { controller.writes.count == 2 }
+                    try await Task.sleep(for: .seconds(1))  // room for a wrong third write to show
+                }
+                #expect(status == 0)
+                #expect(try await cluster.configuration(for: "db", in: unwatched) == Node?.none)
+                #expect(!log.contains { $0.contains("key=\"Deployment \(unwatched)/db\"") })
+                // One reconciler per namespace, each saying which it watches.
+                #expect(Set(log.filter { $0.contains("msg=\"reconciler stopped\"") }.compactMap { logField("watch", in: $0) }) == [cluster.namespace, watched])
+                for name in [watched, unwatched] { _ = try await cluster.client.delete(TestCluster.namespaces, name: name) }
+            }
+        }
+
         @Test func givenJSONLogs_WhenADeploymentIsReconciled_ThenEveryLineIsAJSONObjectAndTheWriteCarriesItsKey() async throws {
             try await TestCluster.with { cluster in
                 try await cluster.installCRDs()

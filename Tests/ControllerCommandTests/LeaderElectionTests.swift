@@ -53,8 +53,8 @@ extension ControllerProcessTests {
                 let elapsed = try #require(takeover.withLock { $0 })
                 print("takeover after SIGKILL: \(elapsed) (lease duration 4s, retry period 500ms)")
                 // Expiry is judged from when the standby last saw a renewal: at most the lease
-                // duration after the kill, plus a jittered retry and a write.
-                #expect(elapsed < .seconds(6))
+                // duration after the kill, plus a jittered retry, a write and a loaded machine.
+                #expect(elapsed < .seconds(7))
                 #expect(try await cluster.leaseHolder() == "")  // the second released it on SIGTERM
             }
         }

@@ -72,16 +72,7 @@ final class RunningController: Sendable {
 
 /// Runs the `cairn` binary that `swift build` put beside the tests.
 enum CairnController {
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["CAIRN_BINARY"] { return path }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("cairn")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            directory = directory.deletingLastPathComponent()
-        }
-        return "cairn"
-    }
+    static var binary: String { Processes.cairnBinary }
 
     /// The arguments every test passes: a free port for each endpoint and short Lease timings.
     static func arguments(_ cluster: TestCluster, leaseNamespace: String? = nil, _ more: [String] = []) -> [String] {
@@ -132,12 +123,7 @@ enum CairnController {
         }
     }
 
-    private static func code(_ status: TerminationStatus) -> Int32 {
-        switch status {
-        case .exited(let code): code
-        case .signaled(let signal): 128 + signal
-        }
-    }
+    private static func code(_ status: TerminationStatus) -> Int32 { Processes.code(status) }
 }
 
 /// A field's value in a logfmt line: `key=value` or `key="quoted value"`.
@@ -178,15 +164,16 @@ extension TestCluster {
         _ = try await client.create(CairnResource.blueprints, namespace: namespace, blueprint)
     }
 
-    /// Creates a Deployment opted in to the postgres blueprint of this namespace.
-    func createAnnotatedDeployment(_ name: String, dbName: String = "orders") async throws {
+    /// Creates a Deployment (in this namespace unless told) opted in to the postgres blueprint of this namespace.
+    func createAnnotatedDeployment(_ name: String, dbName: String = "orders", in target: String? = nil) async throws {
         let labels: Node = .mapping(["app": .string(name)])
         let deployment: Node = .mapping([
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": .mapping([
-                "name": .string(name), "namespace": .string(namespace),
+                "name": .string(name), "namespace": .string(target ?? namespace),
                 "annotations": .mapping([
                     .init(key: .string(BlueprintAnnotation.name), value: "postgres-nightly"),
+                    .init(key: .string(BlueprintAnnotation.namespace), value: .string(namespace)),
                     .init(key: .string(BlueprintAnnotation.variable("dbName")), value: .string(dbName)),
                 ]),
             ]),
@@ -196,13 +183,13 @@ extension TestCluster {
                                       "spec": .mapping(["containers": .sequence([.mapping(["name": "postgres", "image": "postgres:16"])])])]),
             ]),
         ])
-        _ = try await client.create(deployments, namespace: namespace, deployment)
+        _ = try await client.create(deployments, namespace: target ?? namespace, deployment)
     }
 
-    /// The configuration generated for a Deployment, or nil while there is none.
-    func configuration(for deployment: String) async throws -> Node? {
+    /// The configuration generated for a Deployment (in this namespace unless told), or nil while there is none.
+    func configuration(for deployment: String, in target: String? = nil) async throws -> Node? {
         do {
-            return try await client.get(CairnResource.configurations, namespace: namespace, name: "deployment-\(deployment)")
+            return try await client.get(CairnResource.configurations, namespace: target ?? namespace, name: "deployment-\(deployment)")
         } catch let error as KubeError where error.kind == .notFound {
             return Node?.none
         }
