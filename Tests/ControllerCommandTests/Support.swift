@@ -75,7 +75,7 @@ enum CairnController {
     static var binary: String { Processes.cairnBinary }
 
     /// The arguments every test passes: a free port for each endpoint and short Lease timings.
-    static func arguments(_ cluster: TestCluster, leaseNamespace: String? = nil, _ more: [String] = []) -> [String] {
+    static func arguments(_ cluster: some TestTarget, leaseNamespace: String? = nil, _ more: [String] = []) -> [String] {
         ["controller", "--kubeconfig", cluster.kubeconfig.path, "--namespace", cluster.namespace,
          "--leader-election-namespace", leaseNamespace ?? cluster.namespace,
          "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
@@ -153,7 +153,7 @@ func metric(_ name: String, in page: String) -> Double? {
     page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
 }
 
-extension TestCluster {
+extension TestTarget {
     /// Creates `blueprints/postgres-pgdump.yaml` in the test namespace.
     func createBlueprint() async throws {
         let url = TestCluster.repository.appendingPathComponent("blueprints/postgres-pgdump.yaml")
@@ -202,5 +202,52 @@ extension TestCluster {
         } catch let error as KubeError where error.kind == .notFound {
             return String?.none
         }
+    }
+}
+
+/// What the helpers above need of a cluster: a client, a namespace of the test's own, a kubeconfig.
+protocol TestTarget: Sendable {
+    var client: KubeClient { get }
+    var namespace: String { get }
+    var kubeconfig: URL { get }
+}
+
+extension TestCluster: TestTarget {}
+
+/// A `cairn sandbox` process, for tests whose load would starve the other suites' timing-sensitive
+/// tests if the API server ran on the test runner's own cooperative threads.
+struct SandboxProcess: TestTarget {
+    let client: KubeClient
+    let namespace: String
+    let kubeconfig: URL
+
+    /// Starts `cairn sandbox`, creates a namespace and the CRDs, runs `body`, then stops it (SIGTERM).
+    static func with(within limit: Duration, _ body: @escaping @Sendable (SandboxProcess) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-sandbox-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer {
+            do { try FileManager.default.removeItem(at: directory) } catch { print("warning: could not remove \(directory.path): \(error)") }
+        }
+        let kubeconfig = directory.appendingPathComponent("kubeconfig")
+        let arguments = ["sandbox", "--kubeconfig", kubeconfig.path, "--nodes", "1", "--root", directory.appendingPathComponent("root").path]
+        let (status, _) = try await CairnController.run(arguments, within: limit) { _ in
+            try await eventually("the sandbox's kubeconfig", .seconds(30)) { FileManager.default.fileExists(atPath: kubeconfig.path) }
+            let client = KubeClient(connection: try KubeConfigLoader(explicitPath: kubeconfig.path).connection())
+            let sandbox = SandboxProcess(client: client, namespace: "restart", kubeconfig: kubeconfig)
+            _ = try await client.create(TestCluster.namespaces, .mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": "restart"])]))
+            let applied = try await Processes.run(Processes.kubectlPath, ["apply", "-k", TestCluster.repository.appendingPathComponent("crds").path, "--kubeconfig", kubeconfig.path])
+            guard applied.status == 0 else { throw HarnessError(description: "kubectl apply -k crds/ failed: \(applied.stderr)") }
+            try await eventually("the CRDs to be served", .seconds(30)) {
+                do {
+                    _ = try await client.list(CairnResource.configurations, namespace: "restart")
+                    _ = try await client.list(CairnResource.blueprints, namespace: "restart")
+                    return true
+                } catch let error as KubeError where error.kind == .notFound {
+                    return false
+                }
+            }
+            try await body(sandbox)
+        }
+        #expect(status == 0, "cairn sandbox did not stop cleanly")
     }
 }
