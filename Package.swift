@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -100,6 +101,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CairnAPITests", dependencies: ["CairnAPI", "YAML"]),
@@ -126,6 +130,9 @@ let package = Package(
             name: "CLITests",
             dependencies: ["YAML", "AutoBackup", "CairnTesting", "Kube", "cairn", .product(name: "Logging", package: "swift-log")],
             exclude: ["Golden"]),
+        .testTarget(
+            name: "ControllerCommandTests",
+            dependencies: ["AutoBackup", "CairnTesting", "CairnAPI", "Kube", "YAML", "cairn", .product(name: "Subprocess", package: "swift-subprocess")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -83,7 +83,20 @@ public enum Processes {
         return result.closureResult
     }
 
-    private static func code(_ status: TerminationStatus) -> Int32 {
+    /// The `cairn` binary that `swift build` put beside the test runner, or `$CAIRN_BINARY`.
+    public static var cairnBinary: String {
+        if let path = ProcessInfo.processInfo.environment["CAIRN_BINARY"] { return path }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("cairn")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            directory = directory.deletingLastPathComponent()
+        }
+        return "cairn"
+    }
+
+    /// The exit code, or 128 + the signal that ended the process, as a shell reports it.
+    public static func code(_ status: TerminationStatus) -> Int32 {
         switch status {
         case .exited(let code): code
         case .signaled(let signal): 128 + signal

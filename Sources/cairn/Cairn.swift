@@ -12,12 +12,12 @@ struct Cairn: AsyncParsableCommand {
             2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [Render.self, Explain.self, SandboxCommand.self])
+        subcommands: [Render.self, Explain.self, SandboxCommand.self, ControllerCommand.self])
 
     /// Runs a subcommand with Cairn's exit codes: usage errors exit 2, not sysexits' 64.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(ControllerCommand.normalized(Array(CommandLine.arguments.dropFirst())))
             if var command = command as? AsyncParsableCommand {
                 try await command.run()
             } else {

@@ -110,16 +110,7 @@ import SystemPackage
 
 /// Runs the `cairn` binary that `swift build` put beside the tests.
 enum CairnSandbox {
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["CAIRN_BINARY"] { return path }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("cairn")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            directory = directory.deletingLastPathComponent()
-        }
-        return "cairn"
-    }
+    static var binary: String { Processes.cairnBinary }
 
     struct Output: Sendable {
         var status: Int32
@@ -187,12 +178,7 @@ enum CairnSandbox {
         throw WaitError(description: "kubectl \(arguments.joined(separator: " ")) never gave the expected output; last: \(last)")
     }
 
-    private static func code(_ status: TerminationStatus) -> Int32 {
-        switch status {
-        case .exited(let code): code
-        case .signaled(let signal): 128 + signal
-        }
-    }
+    private static func code(_ status: TerminationStatus) -> Int32 { Processes.code(status) }
 
     /// Runs `body`, failing (and cancelling it) when it takes longer than `limit`.
     static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {

@@ -1,0 +1,85 @@
+import AutoBackup
+import Kube
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The reconcilers of `cairn controller`, run while this replica leads (or always, without
+/// leader election) until graceful shutdown.
+struct ControllerService: Service {
+    let client: KubeClient
+    /// The namespaces to watch, one reconciler each; `[nil]` for all.
+    let namespaces: [String?]
+    let workers: Int
+    /// The Lease to campaign for; nil to reconcile without leader election.
+    let election: LeaderElector.Options?
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        guard let election else {
+            await cancelWhenGracefulShutdown { await reconcile() }
+            readiness.set(.stopping)
+            return
+        }
+        try await lead(election)
+    }
+
+    /// Campaigns, reconciles while leading, and releases the Lease on shutdown. A leader that
+    /// loses the Lease throws, so the process exits non-zero as controller-runtime's does: its
+    /// informers and queue may hold state from before another leader's writes.
+    private func lead(_ options: LeaderElector.Options) async throws {
+        let isLeader = Gauge(label: "cairn_leader_election_is_leader")
+        isLeader.record(0)
+        var electionLogger = Logger(label: "cairn.leader-election")
+        electionLogger.logLevel = logger.logLevel
+        let elector = LeaderElector(client: client, options: options, logger: electionLogger)
+        let lease = "\(options.namespace)/\(options.name)"
+        readiness.set(.campaigning(lease: lease, observedHolder: { elector.observedLeader }))
+        logger.info("campaigning for the Lease", metadata: ["lease": "\(lease)", "identity": "\(options.identity)"])
+        await cancelWhenGracefulShutdown {
+            await elector.run(onStartedLeading: {
+                isLeader.record(1)
+                await reconcile()
+            }, onStoppedLeading: {
+                isLeader.record(0)
+            })
+        }
+        isLeader.record(0)
+        readiness.set(.stopping)
+        guard Task.isShuttingDownGracefully || Task.isCancelled else {
+            throw ControllerCommandError("lost the leader election Lease \(lease); exiting so that a restart campaigns afresh")
+        }
+    }
+
+    /// Runs one AutoBackup reconciler per namespace until cancelled; ready once all have synced.
+    private func reconcile() async {
+        readiness.set(.syncing)
+        let controllers = namespaces.map { namespace in
+            var options = AutoBackupController.Options(namespace: namespace)
+            options.workers = workers
+            var logger = Logger(label: "cairn.autobackup")
+            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            return (logger, AutoBackupController(client: client, options: options, logger: logger))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (_, controller) in controllers { group.addTask { await controller.run() } }
+            group.addTask {
+                do {
+                    for (_, controller) in controllers { try await controller.waitForSync() }
+                } catch {
+                    return  // cancelled before the caches filled
+                }
+                readiness.set(.running)
+                logger.info("informers synced; reconciling")
+            }
+        }
+        for (logger, controller) in controllers {
+            let counts = controller.statistics
+            logger.info("reconciler stopped", metadata: [
+                "reconciles": "\(counts.reconciles)", "creates": "\(counts.creates)", "updates": "\(counts.updates)",
+                "deletes": "\(counts.deletes)", "warnings": "\(counts.warnings)",
+            ])
+        }
+    }
+}
