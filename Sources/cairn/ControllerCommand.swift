@@ -76,6 +76,12 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Reconciles that run at once, per watched namespace.")
     var workers = 2
 
+    @Option(help: ArgumentHelp("Requests a second the API client sends at most, on average; 0 for no limit.", valueName: "qps"))
+    var kubeApiQps: Double = 50
+
+    @Option(help: ArgumentHelp("Requests the API client may send at once above --kube-api-qps.", valueName: "n"))
+    var kubeApiBurst = 100
+
     /// The flags' durations, checked in `validate()`.
     private var timings: (lease: Duration, renew: Duration, retry: Duration) {
         get throws {
@@ -94,6 +100,8 @@ struct ControllerCommand: AsyncParsableCommand {
         _ = try BindAddress.parse(metricsBindAddress, flag: "--metrics-bind-address")
         _ = try BindAddress.parse(healthProbeBindAddress, flag: "--health-probe-bind-address")
         guard (1...64).contains(workers) else { throw ValidationError("--workers \(workers) is out of range: use 1 to 64.") }
+        guard kubeApiQps >= 0, kubeApiQps.isFinite else { throw ValidationError("--kube-api-qps \(kubeApiQps) must be 0 (no limit) or more.") }
+        guard kubeApiBurst >= 1 else { throw ValidationError("--kube-api-burst \(kubeApiBurst) must be 1 or more.") }
         for name in namespace + [leaderElectionNamespace, leaderElectionId].compactMap({ $0 }) where !Self.isDNSName(name) {
             throw ValidationError("\"\(name)\" is not a valid namespace or Lease name: use lowercase letters, digits, '-' and '.', at most 253 characters.")
         }
@@ -116,7 +124,10 @@ struct ControllerCommand: AsyncParsableCommand {
 
     private func serve(registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         let (connection, inCluster) = try ClusterAccess.connection(kubeconfig: kubeconfig, context: context)
-        let client = KubeClient(connection: connection)
+        var clientOptions = KubeClientOptions()
+        clientOptions.qps = kubeApiQps
+        clientOptions.burst = kubeApiBurst
+        let client = KubeClient(connection: connection, options: clientOptions)
         try await ClusterAccess.checkReachable(client, server: connection.server)
         var election: LeaderElector.Options?
         if leaderElect {
