@@ -27,6 +27,13 @@ extension ControllerProcessTests {
                     let page = try await httpGet(metrics + "/metrics")
                     #expect(page.status == 200)
                     #expect(metric("cairn_leader_election_is_leader", in: page.body) == 1)
+                    // AutoBackup's own series reach the Prometheus registry the command bootstrapped.
+                    try await eventually("the AutoBackup series on /metrics") {
+                        let body = try await httpGet(metrics + "/metrics").body
+                        return metric(#"cairn_autobackup_api_writes_total{verb="create"}"#, in: body) == 1
+                            && metric("cairn_autobackup_managed_configurations", in: body) == 1
+                            && (metric(#"cairn_autobackup_reconciles_total{result="success"}"#, in: body) ?? 0) >= 1
+                    }
                     #expect(try await cluster.leaseHolder()?.hasPrefix(ProcessInfo.processInfo.hostName + "_") == true)
                 }
                 #expect(status == 0)
@@ -160,6 +167,8 @@ extension ControllerProcessTests {
             ["controller", "--namespace", "Not_A_Namespace"],
             ["controller", "--log-format", "xml"],
             ["controller", "--leader-elect=maybe"],
+            ["controller", "--kube-api-qps", "-1"],
+            ["controller", "--kube-api-burst", "0"],
         ])
         func givenABadCommandLine_WhenTheControllerStarts_ThenItExitsTwo(arguments: [String]) async throws {
             let result = try await CairnController.runToEnd(arguments)
