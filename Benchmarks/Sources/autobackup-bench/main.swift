@@ -148,7 +148,7 @@ func verify(_ client: KubeClient, targets: [Target], renderer: Renderer) async t
 
 /// Writes the controller counted and writes the watch saw since `before`.
 struct Writes {
-    var creates = 0, updates = 0, deletes = 0, statuses = 0
+    var creates = 0, updates = 0, deletes = 0, statuses = 0, blueprintStatuses = 0
     var watched = Observer.Counts()
     /// Every write to a configuration: the object and its status subresource.
     var controller: Int { creates + updates + deletes + statuses }
@@ -158,12 +158,14 @@ struct Writes {
         creates = statistics.creates - (before?.0.creates ?? 0)
         updates = statistics.updates - (before?.0.updates ?? 0)
         deletes = statistics.deletes - (before?.0.deletes ?? 0)
-        statuses = statistics.statusWrites - (before?.0.statusWrites ?? 0)
+        // `statusWrites` counts blueprint status writes too; those are not a target's.
+        blueprintStatuses = statistics.blueprintStatusWrites - (before?.0.blueprintStatusWrites ?? 0)
+        statuses = statistics.statusWrites - (before?.0.statusWrites ?? 0) - blueprintStatuses
         watched = observer.counts - (before?.1 ?? Observer.Counts())
     }
 
     func line(_ prefix: String, per targets: Int) -> String {
-        "\(prefix)_creates=\(creates) \(prefix)_updates=\(updates) \(prefix)_deletes=\(deletes) \(prefix)_status_writes=\(statuses) \(prefix)_watch_events=\(watched.total)"
+        "\(prefix)_creates=\(creates) \(prefix)_updates=\(updates) \(prefix)_deletes=\(deletes) \(prefix)_status_writes=\(statuses) \(prefix)_blueprint_status_writes=\(blueprintStatuses) \(prefix)_watch_events=\(watched.total)"
             + " \(prefix)_writes_per_target=\(format(Double(controller) / Double(max(targets, 1)), 4))"
     }
 }
