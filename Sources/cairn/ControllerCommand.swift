@@ -123,7 +123,12 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     private func serve(registry: PrometheusCollectorRegistry, logger: Logger) async throws {
-        let (connection, inCluster) = try ClusterAccess.connection(kubeconfig: kubeconfig, context: context)
+        let (connection, inCluster): (ClusterConnection, Bool)
+        do {
+            (connection, inCluster) = try ClusterAccess.connection(kubeconfig: kubeconfig, context: context)
+        } catch {
+            throw ControllerCommandError("cannot connect: \(error)")
+        }
         var clientOptions = KubeClientOptions()
         clientOptions.qps = kubeApiQps
         clientOptions.burst = kubeApiBurst

@@ -12,7 +12,7 @@ struct Explain: AsyncParsableCommand {
             with the live one. <kind> is deployment (deploy), statefulset (sts), daemonset (ds) or \
             persistentvolumeclaim (pvc), in any case, singular or plural.
 
-            Against a cluster (--kubeconfig and --context, else $KUBECONFIG or ~/.kube/config) it \
+            Against a cluster (--kubeconfig and --context, else $KUBECONFIG, the pod's service account in a cluster, or ~/.kube/config) it \
             reads the target, its namespace, its blueprint, the BackupConfiguration CRD and the \
             live configuration. With --manifests it reads files and directories instead, as cairn \
             render does: the live configuration is then one in the manifests with the generated \
@@ -32,7 +32,7 @@ struct Explain: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "The target's namespace (default: the context's; offline, default).")
     var namespace: String?
 
-    @Option(help: ArgumentHelp("The kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config).", valueName: "file"))
+    @Option(help: ArgumentHelp("The kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config).", valueName: "file"))
     var kubeconfig: String?
 
     @Option(help: "The kubeconfig context to use (default: the current one).")
@@ -77,7 +77,7 @@ struct Explain: AsyncParsableCommand {
 
     private func connection() throws -> ClusterConnection {
         do {
-            return try KubeConfigLoader(explicitPath: kubeconfig).connection(context: context)
+            return try ClusterAccess.connection(kubeconfig: kubeconfig, context: context).0
         } catch {
             throw ExplainError("cannot use the kubeconfig\(kubeconfig.map { " \($0)" } ?? ""): \(error)")
         }
