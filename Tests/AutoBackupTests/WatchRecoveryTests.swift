@@ -19,11 +19,7 @@ extension AutoBackupSandboxTests {
                 let server = try harness.cluster.sandboxOnly()
                 let added = try await AddedCounter.start(harness.cluster)
                 defer { added.stop() }
-                let blueprint = try await harness.createBlueprint()
-                for name in ["keep", "rename", "leave"] {
-                    try await harness.createDeployment(name, annotations: postgres(dbName: "orders"))
-                    try await harness.waitForConfiguration(name, "the configuration to appear")
-                }
+                let blueprint = try await harness.createBlueprintAndTargets()
                 let before = harness.controller.informerStatistics
 
                 server.faults.refuseWatches()
@@ -49,11 +45,7 @@ extension AutoBackupSandboxTests {
                 let server = try harness.cluster.sandboxOnly()
                 let added = try await AddedCounter.start(harness.cluster)
                 defer { added.stop() }
-                let blueprint = try await harness.createBlueprint()
-                for name in ["keep", "rename", "leave"] {
-                    try await harness.createDeployment(name, annotations: postgres(dbName: "orders"))
-                    try await harness.waitForConfiguration(name, "the configuration to appear")
-                }
+                let blueprint = try await harness.createBlueprintAndTargets()
                 let before = harness.controller.informerStatistics["deployments.apps/v1"]
 
                 server.faults.cutWatches()
@@ -93,11 +85,7 @@ extension AutoBackupSandboxTests {
                 defer { group.cancelAll() }
                 let blueprint = try await SandboxServer(restarting: first, port: port).withRunning { _ in
                     try await withDeadline("the controller's informers to sync", .seconds(20)) { try await controller.waitForSync() }
-                    let blueprint = try await harness.createBlueprint()
-                    for name in ["keep", "rename", "leave"] {
-                        try await harness.createDeployment(name, annotations: postgres(dbName: "orders"))
-                        try await harness.waitForConfiguration(name, "the configuration to appear")
-                    }
+                    let blueprint = try await harness.createBlueprintAndTargets()
                     return blueprint
                 }
 
@@ -116,6 +104,17 @@ extension AutoBackupSandboxTests {
 // MARK: - The changes made while the controller cannot watch
 
 extension Harness {
+    /// Creates the blueprint and the three workloads ``changeEverything(blueprint:through:between:)``
+    /// changes, and waits for their configurations; returns the blueprint.
+    func createBlueprintAndTargets() async throws -> Node {
+        let blueprint = try await createBlueprint()
+        for name in ["keep", "rename", "leave"] {
+            try await createDeployment(name, annotations: postgres(dbName: "orders"))
+            try await waitForConfiguration(name, "the configuration to appear")
+        }
+        return blueprint
+    }
+
     /// Annotates a new workload, changes a variable, removes an opt-in and edits the blueprint,
     /// through the API server unless told otherwise, running `between` after each change.
     func changeEverything(blueprint: Node, through writer: Writer? = nil, between: @Sendable () -> Void = {}) async throws {
