@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "Kube", targets: ["Kube"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
         .library(name: "AutoBackup", targets: ["AutoBackup"]),
+        .library(name: "Executor", targets: ["Executor"]),
+        .library(name: "Agent", targets: ["Agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,6 +49,20 @@ let package = Package(
             dependencies: [
                 "Kube", "Blueprint", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        // Schedules, BackupSessions, backup and restore Jobs, Snapshots and retention.
+        .target(
+            name: "Executor",
+            dependencies: [
+                "Kube", "Blueprint", "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        // The in-pod restic wrapper behind `cairn agent`: no Kubernetes API access.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "CairnAPI", "YAML", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ]),
         // The channel.k8s.io WebSocket sub-protocols of pods/exec, shared by client and server.
         .target(
@@ -97,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "YAML", "CairnAPI", "Blueprint", "AutoBackup", "Kube", "Sandbox", "SandboxNodes",
+                "YAML", "CairnAPI", "Blueprint", "AutoBackup", "Executor", "Agent", "Kube", "Sandbox", "SandboxNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,6 +149,11 @@ let package = Package(
         .testTarget(
             name: "ControllerCommandTests",
             dependencies: ["AutoBackup", "CairnTesting", "CairnAPI", "Kube", "YAML", "cairn", .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "CairnAPI", "CairnTesting", "YAML"]),
+        .testTarget(
+            name: "ExecutorTests",
+            dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "YAML",
+                           .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )
