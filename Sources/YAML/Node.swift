@@ -58,18 +58,36 @@ public struct Node: Sendable {
         }
     }
 
+    // The mark is stored as one word (line << 32 | column, 0 for none) and first, so that a Node
+    // is 32 bytes rather than the 48 that `Mark?` after the 17-byte `Value` takes: informers keep
+    // every watched object as a tree of these, and a third less per node is a third less cache.
+    private var packedMark: UInt64
     /// The value.
     public var value: Value
-    /// Where the node starts in its source, when it came from one.
-    public var mark: Mark?
     /// How a scalar was written; `.plain` for everything built in code.
     public var style: ScalarStyle
 
+    /// Where the node starts in its source, when it came from one.
+    public var mark: Mark? {
+        get {
+            guard packedMark != 0 else { return nil }
+            return Mark(line: Int(packedMark >> 32), column: Int(packedMark & 0xFFFF_FFFF))
+        }
+        set { packedMark = Self.pack(newValue) }
+    }
+
     /// Creates a node.
     public init(_ value: Value, mark: Mark? = nil, style: ScalarStyle = .plain) {
+        self.packedMark = Self.pack(mark)
         self.value = value
-        self.mark = mark
         self.style = style
+    }
+
+    /// A mark as one word; lines and columns past 2³²−1 are held at that, which no real source reaches.
+    private static func pack(_ mark: Mark?) -> UInt64 {
+        guard let mark else { return 0 }
+        let clamp = { (value: Int) in UInt64(min(max(value, 0), Int(UInt32.max))) }
+        return clamp(mark.line) << 32 | clamp(mark.column)
     }
 }
 
