@@ -118,7 +118,9 @@ public final class AutoBackupController: Sendable {
             indexers: [Self.storageIndex: Self.storageKeys], logger: logger)
         storages = Informer(client: client, resource: CairnResource.storages, logger: logger)
         metrics = AutoBackupMetrics(factory: options.metricsFactory)
-        namespaces = Informer(client: client, resource: CairnResource.namespaces, logger: logger)
+        var namespaceOptions = Informer.Options()
+        namespaceOptions.transform = Informer.metadataOnly  // a usage policy reads namespace labels only
+        namespaces = Informer(client: client, resource: CairnResource.namespaces, options: namespaceOptions, logger: logger)
         let recorder = EventRecorder(client: client, options: .init(component: options.component))
         self.recorder = recorder
         targets = TargetInformers(client: client, namespace: options.namespace, queue: queue, blueprints: blueprints, recorder: recorder,

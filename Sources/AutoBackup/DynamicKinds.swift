@@ -216,8 +216,12 @@ final class TargetInformers: Sendable {
     // MARK: - Informers and subjects
 
     private static func informer(for kind: TargetKind, client: KubeClient, namespace: String?, queue: WorkQueue<TargetKey>, logger: Logger) -> Informer {
+        // Rendering reads only a target's metadata, so that is all the cache keeps of it.
+        var options = Informer.Options()
+        options.transform = Informer.metadataOnly
         let informer = Informer(client: client, resource: kind.resource, namespace: namespace,
-                                indexers: [AutoBackupController.blueprintIndex: AutoBackupController.blueprintKeys], logger: logger)
+                                indexers: [AutoBackupController.blueprintIndex: AutoBackupController.blueprintKeys],
+                                options: options, logger: logger)
         let kind = kind.kind
         informer.addHandler(
             added: { object in await queue.add(TargetKey(kind: kind, object)) },

@@ -211,3 +211,34 @@ import YAML
         }
     }
 }
+
+/// `Options.transform`: what the cache keeps of each object.
+@Suite struct InformerTransformTests {
+    @Test func givenTheMetadataOnlyTransform_WhenObjectsAreListedAndWatched_ThenTheCacheHoldsOnlyTheirMetadata() async throws {
+        try await TestCluster.with { cluster in
+            try await createConfigMaps(cluster.client, namespace: cluster.namespace, prefix: "listed", count: 3)
+            var options = InformerTests.quickRetries
+            options.transform = Informer.metadataOnly
+            let informer = Informer(client: cluster.client, resource: configMaps, namespace: cluster.namespace, options: options)
+            let events = informer.events()
+
+            try await running(informer) {
+                let listed = try #require(informer.get(namespace: cluster.namespace, name: "listed-1"))
+                #expect(listed["data"] == nil)
+                #expect(listed[path: "metadata", "name"] == "listed-1")
+                #expect(listed["apiVersion"] == "v1")
+                #expect(listed["kind"] == nil || listed["kind"] == "ConfigMap")
+
+                let created = try await cluster.client.create(configMaps, configMap("watched", in: cluster.namespace, data: ["v": "1"]))
+                let delivered: Node? = try await within(.seconds(10), "the watched object") {
+                    for await event in events where ObjectKey(event.object).name == "watched" { return event.object }
+                    return nil
+                }
+                #expect(delivered?["data"] == nil)
+                #expect(delivered?[path: "metadata", "uid"] == created[path: "metadata", "uid"])
+                let cached = try #require(informer.get(namespace: cluster.namespace, name: "watched"))
+                #expect(cached["data"] == nil)
+            }
+        }
+    }
+}

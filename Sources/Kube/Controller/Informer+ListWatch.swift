@@ -49,8 +49,9 @@ extension Informer {
             logger.info("list continuation expired; listing without pages")
             list = try await listAll(pageSize: nil)
         }
+        let items = options.transform.map { list.items.map($0) } ?? list.items
         let waiters = state.withLock { state in
-            for event in state.cache.replace(with: list.items) { dispatchInput.yield(event) }
+            for event in state.cache.replace(with: items) { dispatchInput.yield(event) }
             state.resourceVersion = list.resourceVersion
             state.synced = true
             state.statistics.lists += 1
@@ -101,10 +102,11 @@ extension Informer {
         case .error(let status):
             throw KubeError(status: status, verb: "GET", url: "watch \(resource)")
         }
+        let cached = options.transform?(object) ?? object
         state.withLock { state in
             switch event {
-            case .added, .modified: dispatchInput.yield(state.cache.upsert(object))
-            case .deleted: if let change = state.cache.remove(object) { dispatchInput.yield(change) }
+            case .added, .modified: dispatchInput.yield(state.cache.upsert(cached))
+            case .deleted: if let change = state.cache.remove(cached) { dispatchInput.yield(change) }
             default: break
             }
             if let version = object[path: "metadata", "resourceVersion"]?.string, !version.isEmpty {

@@ -30,6 +30,9 @@ public final class Informer: Sendable {
         public var watchTimeout: Duration = .seconds(300)
         /// The waits between failed lists or watches.
         public var backoff = Backoff()
+        /// Applied to every listed or watched object before it is cached and delivered, to keep
+        /// only what the controller reads (client-go's `SetTransform`); nil keeps objects whole.
+        public var transform: (@Sendable (Node) -> Node)?
 
         /// The defaults: pages of 500, no resync, watches of 5–10 minutes, 100 ms to 30 s backoff.
         public init() {}
@@ -107,6 +110,18 @@ public final class Informer: Sendable {
         all[Self.labelIndex] = Self.labelPairs
         state = Mutex(State(cache: ObjectCache(indexers: all)))
         (dispatch, dispatchInput) = AsyncStream.makeStream(of: InformerEvent.self)
+    }
+
+    /// A transform that keeps `apiVersion`, `kind` and `metadata` without `managedFields`: for
+    /// controllers that read only names, labels, annotations and owners, so that a cache of
+    /// Deployments does not hold every pod template and status.
+    public static let metadataOnly: @Sendable (Node) -> Node = { object in
+        var metadata = object["metadata"] ?? .mapping([])
+        metadata["managedFields"] = nil
+        var kept: [Node.Pair] = []
+        for key in ["apiVersion", "kind"] { if let value = object[key] { kept.append(Node.Pair(key: .string(key), value: value)) } }
+        kept.append(Node.Pair(key: .string("metadata"), value: metadata))
+        return Node(.mapping(kept))
     }
 
     // MARK: reading the cache
