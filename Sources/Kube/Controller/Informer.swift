@@ -139,19 +139,19 @@ public final class Informer: Sendable {
     public func get(namespace: String = "", name: String) -> Node? { get(ObjectKey(namespace: namespace, name: name)) }
 
     /// The cached object under `key`, if any.
-    public func get(_ key: ObjectKey) -> Node? { state.withLock { $0.cache.objects[key] } }
+    public func get(_ key: ObjectKey) -> Node? { state.withLock { $0.cache.objects[key] }?.object }
 
     /// The cached objects of one namespace, or all when nil, in key order.
     public func list(namespace: String? = nil) -> [Node] {
         state.withLock { state in
             namespace.map { state.cache.byIndex(Self.namespaceIndex, $0) } ?? state.cache.all
-        }
+        }.map(\.object)
     }
 
     /// The cached objects the index `name` files under `value`, in key order:
     /// `byIndex(name: Informer.labelIndex, value: "app=db")`.
     public func byIndex(name: String, value: String) -> [Node] {
-        state.withLock { $0.cache.byIndex(name, value) }
+        state.withLock { $0.cache.byIndex(name, value) }.map(\.object)
     }
 
     /// Every value of the index `name` that currently has objects.
@@ -235,9 +235,13 @@ public final class Informer: Sendable {
     private func resync(every interval: Duration) async {
         while true {
             do { try await clock.sleep(for: interval) } catch { return }  // cancelled: the informer stops
+            // Inside the lock, so no watch event slips between the snapshot and its delivery.
             state.withLock { state in
                 guard state.synced else { return }
-                for object in state.cache.all { dispatchInput.yield(.updated(old: object, new: object)) }
+                for stored in state.cache.all {
+                    let object = stored.object
+                    dispatchInput.yield(.updated(old: object, new: object))
+                }
             }
         }
     }

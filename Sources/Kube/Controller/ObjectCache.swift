@@ -20,10 +20,52 @@ public enum InformerEvent: Sendable, Equatable {
 /// Computes the values an object is indexed under, such as the blueprint a workload names.
 public typealias Indexer = @Sendable (Node) -> [String]
 
+/// One cached object, kept as the compact JSON the server sent rather than as a `Node` tree.
+///
+/// A tree takes five to six times the bytes of its JSON (a 32-byte node per value and key, an
+/// array per object, a heap string per long scalar); 10,000 cached BackupConfigurations are about
+/// 18 MB as JSON and over 100 MB as trees. Reads parse it again, some microseconds per object,
+/// which is small beside the API call a reconcile makes.
+struct StoredObject: Sendable {
+    private enum Form: Sendable {
+        case json([UInt8])
+        /// A value JSON cannot hold (a non-finite double built in code): kept as it is.
+        case tree(Node)
+    }
+
+    private let form: Form
+    /// `metadata.resourceVersion`, read without parsing.
+    let resourceVersion: String
+
+    init(_ object: Node) {
+        resourceVersion = ObjectCache.resourceVersion(object)
+        do {
+            form = .json(Array(try JSON.emit(object).utf8))
+        } catch {
+            form = .tree(object)
+        }
+    }
+
+    /// The object, parsed again.
+    var object: Node {
+        switch form {
+        case .tree(let node): return node
+        case .json(let bytes):
+            do {
+                return try JSON.parse(bytes)
+            } catch {
+                // The bytes are JSON.emit's own output, so JSON.parse reading them back is the
+                // YAML module's round-trip guarantee, tested there; failing it is a bug in that module.
+                preconditionFailure("informer cache: JSON.parse rejected JSON.emit's output: \(error)")
+            }
+        }
+    }
+}
+
 /// An informer's local copy of the objects, keyed by `namespace/name`, with indexes. A value type:
-/// the informer keeps it behind a lock.
+/// the informer keeps it behind a lock, and parses what it reads outside it.
 struct ObjectCache: Sendable {
-    private(set) var objects: [ObjectKey: Node] = [:]
+    private(set) var objects: [ObjectKey: StoredObject] = [:]
     private let indexers: [String: Indexer]
     private var indices: [String: [String: Set<ObjectKey>]] = [:]
 
@@ -34,9 +76,9 @@ struct ObjectCache: Sendable {
     /// Stores an object; `.added` when its key is new, else `.updated` from the cached state.
     mutating func upsert(_ object: Node) -> InformerEvent {
         let key = ObjectKey(object)
-        let old = objects[key]
+        let old = objects[key]?.object
         if let old { unindex(key, old) }
-        objects[key] = object
+        objects[key] = StoredObject(object)
         index(key, object)
         return old.map { .updated(old: $0, new: object) } ?? .added(object)
     }
@@ -45,7 +87,7 @@ struct ObjectCache: Sendable {
     /// not cached.
     mutating func remove(_ object: Node) -> InformerEvent? {
         let key = ObjectKey(object)
-        guard let old = objects.removeValue(forKey: key) else { return nil }
+        guard let old = objects.removeValue(forKey: key)?.object else { return nil }
         unindex(key, old)
         return .deleted(object)
     }
@@ -57,17 +99,17 @@ struct ObjectCache: Sendable {
         var events: [InformerEvent] = []
         let fresh = Set(items.map(ObjectKey.init))
         for key in objects.keys.sorted() where !fresh.contains(key) {
-            if let old = objects[key], let event = remove(old) { events.append(event) }
+            if let old = objects[key]?.object, let event = remove(old) { events.append(event) }
         }
         for item in items {
-            if let old = objects[ObjectKey(item)], Self.resourceVersion(old) == Self.resourceVersion(item) { continue }
+            if let old = objects[ObjectKey(item)], old.resourceVersion == Self.resourceVersion(item) { continue }
             events.append(upsert(item))
         }
         return events
     }
 
     /// The objects under `value` in the index `name`, in key order.
-    func byIndex(_ name: String, _ value: String) -> [Node] {
+    func byIndex(_ name: String, _ value: String) -> [StoredObject] {
         (indices[name]?[value] ?? []).sorted().compactMap { objects[$0] }
     }
 
@@ -77,7 +119,7 @@ struct ObjectCache: Sendable {
     }
 
     /// Every object, in key order.
-    var all: [Node] { objects.keys.sorted().compactMap { objects[$0] } }
+    var all: [StoredObject] { objects.keys.sorted().compactMap { objects[$0] } }
 
     static func resourceVersion(_ object: Node) -> String {
         object[path: "metadata", "resourceVersion"]?.string ?? ""
