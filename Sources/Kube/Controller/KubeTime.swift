@@ -11,6 +11,14 @@ public enum KubeTime {
         return formatter.string(from: date)
     }
 
+    /// Reads an RFC 3339 time as the API writes it, with or without fractional seconds; nil if
+    /// it is not one.
+    public static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
     /// Microsecond precision, for `metav1.MicroTime` fields such as a Lease's `renewTime`.
     public static func microTime(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970.rounded(.down)
