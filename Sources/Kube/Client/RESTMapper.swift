@@ -39,6 +39,25 @@ public actor RESTMapper {
         throw RESTMappingError(kind: kind, group: group, groupServed: !groups.isEmpty)
     }
 
+    /// The resource kubectl means by `name`: a plural (`postgresclusters`), singular, short name
+    /// or kind in any case, optionally followed by `.group` (`pg.db.example.com`), at the version
+    /// its group prefers; the first match in discovery order. Throws `RESTMappingError` when no
+    /// resource is known by that name.
+    public func resource(named name: String) async throws -> (apiVersion: String, kind: String, resource: Resource) {
+        let wanted = name.lowercased()
+        for group in try await client.serverGroups() {
+            let apiVersion = group.name.isEmpty ? group.preferredVersion : "\(group.name)/\(group.preferredVersion)"
+            let resources: [APIResource]
+            if let cached = cache[apiVersion] { resources = cached } else { resources = try await load(apiVersion) ?? [] }
+            for entry in resources where !entry.isSubresource {
+                let names = [entry.name, entry.singularName, entry.kind.lowercased()] + entry.shortNames.map { $0.lowercased() }
+                guard names.contains(where: { $0 == wanted || (!group.name.isEmpty && "\($0).\(group.name)" == wanted) }) else { continue }
+                return (apiVersion, entry.kind, Resource(group: group.name, version: group.preferredVersion, plural: entry.name, namespaced: entry.namespaced))
+            }
+        }
+        throw RESTMappingError(resourceName: name)
+    }
+
     /// Forgets everything discovered, so the next mapping reads the server again.
     public func reset() {
         cache = [:]
@@ -83,6 +102,8 @@ public struct RESTMappingError: Error, Sendable, CustomStringConvertible {
     public let group: String?
     /// For a mapping by group, whether the server serves that group at all; nil for one by apiVersion.
     private let groupServed: Bool?
+    /// For a mapping by name, the name asked for.
+    private var resourceName: String?
 
     init(kind: String, apiVersion: String, served: [String]?) {
         (self.kind, self.apiVersion, self.served, group, groupServed) = (kind, apiVersion, served, nil, nil)
@@ -92,8 +113,17 @@ public struct RESTMappingError: Error, Sendable, CustomStringConvertible {
         (self.kind, apiVersion, served, self.group, self.groupServed) = (kind, "", nil, group, groupServed)
     }
 
+    init(resourceName: String) {
+        self.init(kind: resourceName, group: nil, groupServed: false)
+        self.resourceName = resourceName
+    }
+
     /// What is missing, and what to check.
     public var description: String {
+        if let resourceName {
+            return "the server has no resource type \"\(resourceName)\" (as a plural, singular, short name or kind); "
+                + "check the spelling against kubectl api-resources, or install the CRD that defines it"
+        }
         if let groupServed {
             guard let group else { return "no API group serves kind \"\(kind)\"; check the kind's spelling, or install the CRD that defines it" }
             let name = group.isEmpty ? "the core group" : "group \"\(group)\""
