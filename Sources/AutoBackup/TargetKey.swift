@@ -11,6 +11,13 @@ public struct TargetKind: Hashable, Sendable {
     /// The API resource that lists it.
     public var resource: Resource
 
+    /// Creates a kind served by `resource`.
+    public init(apiVersion: String, kind: String, resource: Resource) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.resource = resource
+    }
+
     /// Deployments, StatefulSets, DaemonSets and PersistentVolumeClaims.
     public static let builtIn: [TargetKind] = [
         TargetKind(apiVersion: "apps/v1", kind: "Deployment", resource: Resource(group: "apps", version: "v1", plural: "deployments", namespaced: true)),

@@ -5,14 +5,18 @@ import CairnAPI
 import Kube
 import YAML
 
-/// `deployment/db` from the command line: a target kind Cairn knows and a name.
+/// `deployment/db` from the command line: a kind and a name. The kind is a built-in one, or any
+/// other as kubectl spells it (`postgrescluster`, `pg.db.example.com`), found through discovery or
+/// among the manifests.
 struct TargetReference {
-    /// The kind, with where the API serves it.
-    var kind: TargetKind
+    /// The built-in kind meant, if it is one.
+    var known: TargetKind?
+    /// The kind as typed.
+    var typed: String
     /// `metadata.name`.
     var name: String
 
-    /// The names `<kind>` may take, lowercased, as kubectl spells them: singular, plural, short.
+    /// The names of the built-in kinds, lowercased, as kubectl spells them: singular, plural, short.
     static let kindNames: [String: String] = [
         "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
         "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
@@ -25,17 +29,45 @@ struct TargetReference {
     init(parsing text: String) throws {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[1].contains("/") else {
-            throw ValidationError("\"\(text)\" is not <kind>/<name>: name the target like deployment/db or pvc/data.")
+            throw ValidationError("\"\(text)\" is not <kind>/<name>: name the target like deployment/db, pvc/data or postgrescluster/main.")
         }
-        guard let kindName = Self.kindNames[parts[0].lowercased()], let kind = TargetKind.builtIn.first(where: { $0.kind == kindName }) else {
-            throw ValidationError("unknown kind \"\(parts[0])\" in \(text): use deployment (deploy), statefulset (sts), daemonset (ds) or persistentvolumeclaim (pvc).")
+        guard parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
+            throw ValidationError("\"\(parts[0])\" in \(text) is not a kind: use deployment (deploy), statefulset (sts), daemonset (ds), "
+                + "persistentvolumeclaim (pvc), or a custom resource's name as kubectl api-resources lists it.")
         }
-        self.kind = kind
+        typed = parts[0]
+        known = Self.kindNames[typed.lowercased()].flatMap { kind in TargetKind.builtIn.first { $0.kind == kind } }
         name = parts[1]
     }
 
-    /// `Deployment app/db`.
-    func displayName(namespace: String) -> String { "\(kind.kind) \(namespace)/\(name)" }
+    /// `Deployment app/db`; a custom kind as typed until it is resolved.
+    func displayName(namespace: String) -> String { "\(known?.kind ?? typed) \(namespace)/\(name)" }
+
+    /// Whether `object` (of `apiVersion`'s group and `kind`) is of the kind meant: a built-in kind
+    /// by group and kind; a typed one by its kind, or by any name a CRD among `crds` gives it.
+    func means(group: String, kind: String, crds: [CRDNames]) -> Bool {
+        if let known { return group == known.resource.group && kind == known.kind }
+        let wanted = typed.lowercased()
+        let names = [kind.lowercased()] + crds.filter { $0.group == group && $0.kind == kind }.flatMap(\.names)
+        return names.contains { $0 == wanted || "\($0).\(group)" == wanted }
+    }
+}
+
+/// The names a CustomResourceDefinition gives its kind: plural, singular and short names.
+struct CRDNames {
+    var group: String
+    var kind: String
+    var names: [String]
+
+    /// The names of a CustomResourceDefinition manifest; nil for anything else.
+    init?(_ object: Node) {
+        guard object["kind"]?.string == "CustomResourceDefinition", let spec = object["spec"], let kind = spec[path: "names", "kind"]?.string else { return nil }
+        group = spec["group"]?.string ?? ""
+        self.kind = kind
+        let names = spec["names"]
+        self.names = ([names?["plural"]?.string, names?["singular"]?.string].compactMap { $0 } + (names?["shortNames"]?.sequence?.compactMap(\.string) ?? []))
+            .map { $0.lowercased() }
+    }
 }
 
 /// Why `cairn explain` could not explain: the target is missing, or the cluster could not be read.
@@ -85,9 +117,11 @@ struct OfflineSource {
         }
         let catalog = BlueprintCatalog(objects: objects, defaultNamespace: namespace, configurationSchema: schema, report: &report)
         let renderer = OfflineRenderer(catalog: catalog, defaultNamespace: namespace)
-        let group = reference.kind.resource.group
-        guard let object = objects.first(where: {
-            OfflineRenderer.groupKind($0) == "\(group)/\(reference.kind.kind)" && $0.name == reference.name && namespace(of: $0) == namespace
+        let crds = objects.compactMap { CRDNames($0.node) }
+        guard let object = objects.first(where: { object in
+            let groupKind = OfflineRenderer.groupKind(object).split(separator: "/", maxSplits: 1).map(String.init)
+            return groupKind.count == 2 && reference.means(group: groupKind[0], kind: groupKind[1], crds: crds)
+                && object.name == reference.name && namespace(of: object) == namespace
         }) else {
             throw ExplainError("\(reference.displayName(namespace: namespace)) not found in the manifests "
                 + "(\(objects.count) objects read from \(loader.filesRead) files); check the name, -n and --manifests")
@@ -129,17 +163,18 @@ struct LiveSource {
 
     /// The inputs for `reference`; throws when the target is missing or cannot be read.
     func read(_ reference: TargetReference) async throws -> ExplainInputs {
-        let display = reference.displayName(namespace: namespace)
+        let kind = try await resolve(reference)
+        let display = "\(kind.kind) \(namespace)/\(reference.name)"
         var object: Node
         do {
-            object = try await client.get(reference.kind.resource, namespace: namespace, name: reference.name)
+            object = try await client.get(kind.resource, namespace: kind.resource.namespaced ? namespace : nil, name: reference.name)
         } catch let error as KubeError where error.kind == .notFound {
             throw ExplainError("\(display) not found in the cluster (\(client.connection.server)); check the name and -n")
         } catch {
             throw ExplainError("cannot read \(display): \(error)")
         }
-        object["apiVersion"] = .string(reference.kind.apiVersion)
-        object["kind"] = .string(reference.kind.kind)
+        object["apiVersion"] = .string(kind.apiVersion)
+        object["kind"] = .string(kind.kind)
         let target: RenderTarget
         do {
             target = try RenderTarget(manifest: object)
@@ -153,6 +188,19 @@ struct LiveSource {
         await readBlueprint(for: target, schema: schema, into: &inputs)
         inputs.live = try await optional(CairnResource.configurations, name: Naming.configurationName(kind: target.kind, name: target.name))
         return inputs
+    }
+
+    /// The kind meant: a built-in one as it is, any other through discovery.
+    private func resolve(_ reference: TargetReference) async throws -> TargetKind {
+        if let known = reference.known { return known }
+        do {
+            let found = try await RESTMapper(client: client).resource(named: reference.typed)
+            return TargetKind(apiVersion: found.apiVersion, kind: found.kind, resource: found.resource)
+        } catch let error as RESTMappingError {
+            throw ExplainError("cannot explain \(reference.typed)/\(reference.name): \(error)")
+        } catch {
+            throw ExplainError("cannot read the cluster's resource types (\(client.connection.server)): \(error)")
+        }
     }
 
     /// An object, or nil when it does not exist; other errors end the run.

@@ -132,7 +132,7 @@ import YAML
     }
 
     static let badUsage: [([String], String)] = [
-        (["explain", "foo/db", "--manifests", "examples"], "unknown kind \"foo\" in foo/db"),
+        (["explain", "fo:o/db", "--manifests", "examples"], "\"fo:o\" in fo:o/db is not a kind"),
         (["explain", "db", "--manifests", "examples"], "\"db\" is not <kind>/<name>"),
         (["explain", "deploy/", "--manifests", "examples"], "is not <kind>/<name>"),
         (["explain", "deploy/db", "--manifests", "examples", "--kubeconfig", "k"], "--manifests reads files, not a cluster"),
