@@ -73,6 +73,9 @@ final class Observer: Sendable {
 
     var matched: Int { state.withLock { $0.matched } }
 
+    /// Configurations the watch last saw existing.
+    var liveCount: Int { state.withLock { $0.live.count } }
+
     /// When `key`'s configuration arrived with `hash`, or nil until then.
     func seen(_ key: String, hash: String) -> ContinuousClock.Instant? {
         state.withLock { $0.live[key] == hash ? $0.seenAt[key] : nil }

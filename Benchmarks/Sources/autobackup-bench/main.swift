@@ -38,6 +38,10 @@ struct Options {
     var concurrency = [2, 8]
     var hostPID = 0
     var timeout = 900
+    /// A `cairn` executable: when set, every configuration is deleted after the in-process phases
+    /// and `cairn controller` renders them again as its own process, whose peak RSS is then the
+    /// controller's alone.
+    var controllerBinary: String?
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -59,6 +63,7 @@ struct Options {
             case "--concurrency": concurrency = (rest.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--host-pid": hostPID = try int(flag)
             case "--timeout": timeout = try int(flag)
+            case "--controller-binary": controllerBinary = rest.popFirst()
             default: throw BenchError("unknown argument \(flag)")
             }
         }
@@ -95,6 +100,29 @@ func procStatusKiB(_ field: String, pid: String = "self") -> Int {
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     } catch {
         return 0  // not Linux, or the process is gone: the figure is then reported as 0
+    }
+}
+
+/// A child process started with posix_spawn, its output going where the benchmark's goes.
+struct ChildProcess {
+    let pid: pid_t
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, nil, nil, argv, environ)
+        guard result == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        self.pid = pid
+    }
+
+    /// Sends SIGTERM and waits; the exit status, or 128 + the signal that ended it.
+    func terminate() -> Int32 {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 }
 
@@ -305,10 +333,33 @@ do {
 
     runner.cancel()
     await runner.value
-    watcher.cancel()
-    await watcher.value
     out.append("controller_peak_rss_mib=\(format(Double(procStatusKiB("VmHWM")) / 1024, 1)) controller_baseline_rss_mib=\(format(Double(rssBaseline) / 1024, 1))"
         + (options.hostPID > 0 ? " host_peak_rss_mib=\(format(Double(procStatusKiB("VmHWM", pid: String(options.hostPID))) / 1024, 1))" : ""))
+
+    // 5. `cairn controller` as its own process, as it runs in a cluster: every configuration
+    // deleted, then the process started; time until all are correct again, and its peak RSS.
+    if let binary = options.controllerBinary {
+        let keys = targets.map { $0.key.split(separator: "/").map(String.init) }
+        try await forEach(keys.count, concurrency: 8) { index in
+            let key = keys[index]
+            try await client.delete(CairnResource.configurations, namespace: key[0], name: key[1])
+        }
+        try await poll("every configuration deleted", timeout: timeout) { try observer.check(); return observer.liveCount == 0 }
+        let child = try ChildProcess(binary, [
+            "controller", "--kubeconfig", options.kubeconfig, "--no-leader-elect", "--metrics-bind-address", "0",
+            "--health-probe-bind-address", "0", "--kube-api-qps", "0", "--workers", "\(options.workers)", "--log-level", "warning",
+        ])
+        let processStart = clock.now
+        try await poll("all \(options.workloads) configurations from cairn controller", timeout: timeout) { try observer.check(); return observer.allMatchedAt != nil }
+        let processConverged = (observer.allMatchedAt ?? clock.now) - processStart
+        try await Task.sleep(for: .seconds(2))  // the coalesced blueprint status writes that follow
+        let peak = procStatusKiB("VmHWM", pid: "\(child.pid)")
+        let status = child.terminate()
+        guard status == 0 else { throw BenchError("cairn controller exited with \(status) after SIGTERM") }
+        out.append("process_converge_seconds=\(format(seconds(processConverged))) process_peak_rss_mib=\(format(Double(peak) / 1024, 1))")
+    }
+    watcher.cancel()
+    await watcher.value
 
     // 5. The ceiling: the server's create rate for the same objects, through the same client.
     for concurrency in options.concurrency {
