@@ -11,7 +11,7 @@ extension SessionRunner {
         var inputs = StartInputs(session: session)
         guard let configuration = try await getConfiguration(namespace: namespace, name: session.spec.configuration)?.decoded else { return inputs }
         inputs.configuration = configuration
-        let storageRef = inputs.storageRef!
+        let storageRef = inputs.storageRef(of: configuration)
         inputs.storage = try await get(ExecutorResource.storages, namespace: storageRef.namespace, name: storageRef.name)
             .map { try decode(BackupStorage.self, $0, what: "BackupStorage \(storageRef)") }
         inputs.namespaceLabels = try await get(ExecutorResource.namespaces, name: namespace)?.stringMap("labels") ?? [:]

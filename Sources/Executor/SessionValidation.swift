@@ -26,9 +26,9 @@ struct StartInputs: Sendable {
 
     var namespace: String { session.metadata.namespace ?? "" }
 
-    /// The storage the configuration names, its namespace filled in.
-    var storageRef: SessionFailure.Ref? {
-        configuration.map { SessionFailure.Ref(namespace: $0.spec.storage.namespace ?? namespace, name: $0.spec.storage.name) }
+    /// The storage `configuration` names, its namespace filled in.
+    func storageRef(of configuration: BackupConfiguration) -> SessionFailure.Ref {
+        SessionFailure.Ref(namespace: configuration.spec.storage.namespace ?? namespace, name: configuration.spec.storage.name)
     }
 }
 
@@ -95,11 +95,12 @@ enum SessionValidation {
 
     private static func run(_ inputs: StartInputs) throws(SessionFailure) -> BackupRun {
         let configuration = try requireConfiguration(inputs)
-        let storage = try requireStorage(inputs, configuration)
-        let repository = try resticRepository(storage, ref: inputs.storageRef!)
-        try checkUsage(inputs, storage, configuration)
+        let storageRef = inputs.storageRef(of: configuration)
+        let storage = try requireStorage(inputs, configuration, storageRef)
+        let repository = try resticRepository(storage, ref: storageRef)
+        try checkUsage(inputs, storage, storageRef, configuration)
         let secret = try requireEncryptionSecret(inputs, configuration)
-        let credentials = try credentialsPlan(inputs, storage)
+        let credentials = try credentialsPlan(inputs, storage, storageRef)
         let (timeout, seconds) = try parseTimeout(configuration)
         let retries = try parseRetries(configuration)
         let claims = try requireClaims(inputs, configuration)
@@ -107,7 +108,7 @@ enum SessionValidation {
         return BackupRun(
             namespace: inputs.namespace, backupSession: inputs.session.metadata.name ?? "", backupSessionUID: inputs.session.metadata.uid ?? "",
             configuration: configuration.metadata.name ?? "", session: inputs.session.spec.session,
-            storage: NamespacedRef(name: inputs.storageRef!.name, namespace: inputs.storageRef!.namespace), claims: claims, node: node,
+            storage: NamespacedRef(name: storageRef.name, namespace: storageRef.namespace), claims: claims, node: node,
             securityContext: TargetVolumes.securityContext(target: inputs.target, claims: claims, pods: inputs.pods),
             repository: repository, repositoryClaim: storage.spec.backend.local?.pvc != nil ? storage.spec.backend.local : nil,
             region: storage.spec.backend.s3?.region, encryptionSecret: secret, credentials: credentials,
@@ -132,8 +133,8 @@ enum SessionValidation {
         return configuration
     }
 
-    private static func requireStorage(_ inputs: StartInputs, _ configuration: BackupConfiguration) throws(SessionFailure) -> BackupStorage {
-        guard let storage = inputs.storage else { throw .storageNotFound(ref(configuration), storage: inputs.storageRef!) }
+    private static func requireStorage(_ inputs: StartInputs, _ configuration: BackupConfiguration, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> BackupStorage {
+        guard let storage = inputs.storage else { throw .storageNotFound(ref(configuration), storage: storageRef) }
         return storage
     }
 
@@ -145,9 +146,9 @@ enum SessionValidation {
         }
     }
 
-    private static func checkUsage(_ inputs: StartInputs, _ storage: BackupStorage, _ configuration: BackupConfiguration) throws(SessionFailure) {
+    private static func checkUsage(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref,
+                                   _ configuration: BackupConfiguration) throws(SessionFailure) {
         let rule = storage.spec.usagePolicy?.allowedNamespaces ?? .init(from: .same)
-        let storageRef = inputs.storageRef!
         switch rule.admission(of: inputs.namespace, ownerNamespace: storageRef.namespace, namespaceLabels: inputs.namespaceLabels ?? [:]) {
         case .allowed: return
         case .denied(let why): throw .storageNotAllowed(storageRef, namespace: inputs.namespace, why: why, configuration: ref(configuration))
@@ -167,9 +168,8 @@ enum SessionValidation {
         ["data", "stringData"].contains { secret[path: $0, key]?.string.map { !$0.isEmpty } ?? false }
     }
 
-    private static func credentialsPlan(_ inputs: StartInputs, _ storage: BackupStorage) throws(SessionFailure) -> CredentialsPlan {
+    private static func credentialsPlan(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> CredentialsPlan {
         guard let name = storage.spec.credentialsSecret?.name else { return .none }
-        let storageRef = inputs.storageRef!
         guard let source = inputs.credentialsSecret else { throw .credentialsNotFound(storageRef, secret: name) }
         guard storageRef.namespace != inputs.namespace else { return .direct(secret: name) }
         let desired = CredentialsCopy.desired(source: source, storage: storageRef, namespace: inputs.namespace)
