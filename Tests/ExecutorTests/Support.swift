@@ -20,11 +20,31 @@ struct RunnerHarness: Sendable {
 
     static let password = "correct horse battery staple"
 
-    /// Runs `body` with a fresh sandbox holding the CRDs; `fixtures` creates the usual objects first.
+    /// Runs `body` with a fresh sandbox (or the real test cluster) holding the CRDs; removes the
+    /// cluster-scoped objects and extra namespaces the test made, whether it passed or not.
     static func with(_ body: @escaping @Sendable (RunnerHarness) async throws -> Void) async throws {
         try await TestCluster.with { cluster in
             try await cluster.installCRDs()
-            try await body(RunnerHarness(cluster: cluster))
+            let harness = RunnerHarness(cluster: cluster)
+            let result: Result<Void, any Error>
+            do {
+                result = .success(try await body(harness))
+            } catch {
+                result = .failure(error)
+            }
+            try await harness.removeOutsideObjects()
+            try result.get()
+        }
+    }
+
+    /// The label on what a test makes outside its namespace: other namespaces, PersistentVolumes.
+    static let ownerLabel = "cairn-test.dev/namespace"
+
+    /// Deletes the namespaces and PersistentVolumes labelled with this test's namespace.
+    func removeOutsideObjects() async throws {
+        for resource in [ExecutorResource.namespaces, ExecutorResource.volumes] {
+            let owned = try await client.list(resource, options: ListOptions(labelSelector: "\(Self.ownerLabel)=\(namespace)")).items
+            for object in owned { _ = try await client.delete(resource, name: object.name) }
         }
     }
 
@@ -93,7 +113,8 @@ struct RunnerHarness: Sendable {
     func createVolume(_ name: String, node: String) async throws {
         let term: Node = .mapping(["matchExpressions": [.mapping(["key": "kubernetes.io/hostname", "operator": "In", "values": [.string(node)]])]])
         let volume: Node = .mapping([
-            "apiVersion": "v1", "kind": "PersistentVolume", "metadata": .mapping(["name": .string(name)]),
+            "apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": .mapping(["name": .string(name), "labels": strings([Self.ownerLabel: namespace])]),
             "spec": .mapping([
                 "capacity": .mapping(["storage": "1Gi"]), "accessModes": ["ReadWriteOnce"],
                 "local": .mapping(["path": "/mnt/disk"]),

@@ -99,10 +99,11 @@ import YAML
 }
 
 extension RunnerHarness {
-    /// Creates a namespace `<prefix>-<test namespace>` and returns its name.
-    func createNamespace(_ prefix: String, labels: [String: String] = [:]) async throws -> String {
+    /// Creates a namespace `<prefix>-<test namespace>`, removed after the test, and returns its name.
+    func createNamespace(_ prefix: String) async throws -> String {
         let name = "\(prefix)-\(namespace)"
-        let object: Node = .mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": .string(name), "labels": strings(labels)])])
+        let labels = strings([Self.ownerLabel: namespace])
+        let object: Node = .mapping(["apiVersion": "v1", "kind": "Namespace", "metadata": .mapping(["name": .string(name), "labels": labels])])
         _ = try await client.create(ExecutorResource.namespaces, object)
         return name
     }
