@@ -102,7 +102,7 @@ extension SessionRunner {
         var running: [Admission.Slot] = []
         var waiting: [Admission.Slot] = []
         let known = places.withLock { $0 }
-        for session in sessions.list(namespace: options.namespace) where !session.isDeleting && !Self.isFinished(session) {
+        for session in activeSessions() where !session.isDeleting {
             let key = ObjectKey(session)
             let job = jobs.get(namespace: key.namespace, name: SessionNaming.backupJob(session: key.name))
             if job != nil || session[path: "status", "phase"]?.string == SessionPhase.running.rawValue {
@@ -118,7 +118,7 @@ extension SessionRunner {
 
     /// Sets the running and queued gauges from the cache.
     private func publishLoad() {
-        let phases = sessions.list(namespace: options.namespace).map { $0[path: "status", "phase"]?.string }
+        let phases = activeSessions().map { $0[path: "status", "phase"]?.string }
         metrics.load(running: phases.filter { $0 == SessionPhase.running.rawValue }.count,
                      queued: phases.filter { $0 == SessionPhase.queued.rawValue }.count)
     }
@@ -213,10 +213,8 @@ extension SessionRunner {
     /// only the newest finished one of each group does it, so a restart does not look once per session.
     private func collectHistory(of session: BackupSession) async throws {
         let namespace = session.metadata.namespace ?? ""
-        let group = sessions.list(namespace: namespace).filter { other in
-            Self.isFinished(other) && other[path: "spec", "configuration"]?.string == session.spec.configuration
-                && other[path: "spec", "session"]?.string == session.spec.session
-        }.map { HistoryPlan.Entry(name: $0.name, finished: $0[path: "status", "completionTime"]?.string ?? $0.creationTimestamp) }
+        let key = Self.historyKey(namespace: namespace, configuration: session.spec.configuration, session: session.spec.session)
+        let group = sessions.byIndex(name: Self.historyIndex, value: key).map { HistoryPlan.Entry(name: $0.name, finished: $0[path: "status", "completionTime"]?.string ?? $0.creationTimestamp) }
         guard let newest = group.max(by: { ($0.finished, $0.name) < ($1.finished, $1.name) }), newest.name == session.metadata.name else { return }
         let limit = try await getConfiguration(namespace: namespace, name: session.spec.configuration)?.decoded.spec.historyLimit
         for name in HistoryPlan.excess(group, limit: limit) {

@@ -67,7 +67,8 @@ public final class SessionRunner: Sendable {
         self.client = client
         self.options = options
         self.logger = logger
-        sessions = Informer(client: client, resource: ExecutorResource.sessions, namespace: options.namespace, logger: logger)
+        sessions = Informer(client: client, resource: ExecutorResource.sessions, namespace: options.namespace,
+                            indexers: [Self.activeIndex: Self.activeKeys, Self.historyIndex: Self.historyKeys], logger: logger)
         jobs = Informer(client: client, resource: ExecutorResource.jobs, namespace: options.namespace,
                         labelSelector: ExecutorLabel.backupSession, logger: logger)
         recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: options.now, logger: logger)
@@ -131,10 +132,31 @@ public final class SessionRunner: Sendable {
 
     /// Queues every session that waits for room, in creation order.
     func wakeWaiting() async {
-        let waiting = sessions.list(namespace: options.namespace).filter { !Self.isFinished($0) && !$0.isDeleting }
-            .sorted { ($0.creationTimestamp, $0.name) < ($1.creationTimestamp, $1.name) }
+        let waiting = activeSessions().filter { !$0.isDeleting }.sorted { ($0.creationTimestamp, $0.name) < ($1.creationTimestamp, $1.name) }
         for session in waiting { await queue.add(ObjectKey(session)) }
     }
+
+    /// The session informer's index of sessions that have not finished, under one value: the
+    /// cache parses an object on each read, so admission reads only these, not the history.
+    static let activeIndex = "active"
+
+    @Sendable static func activeKeys(_ session: Node) -> [String] { isFinished(session) ? [] : ["active"] }
+
+    /// The session informer's index of finished sessions by `<namespace>/<configuration>/<session>`.
+    static let historyIndex = "history"
+
+    @Sendable static func historyKeys(_ session: Node) -> [String] {
+        guard isFinished(session) else { return [] }
+        return [historyKey(namespace: session.namespace, configuration: session[path: "spec", "configuration"]?.string ?? "",
+                           session: session[path: "spec", "session"]?.string ?? "")]
+    }
+
+    static func historyKey(namespace: String, configuration: String, session: String) -> String {
+        "\(namespace)/\(configuration)/\(session)"
+    }
+
+    /// The cached sessions that have not finished.
+    func activeSessions() -> [Node] { sessions.byIndex(name: Self.activeIndex, value: "active") }
 
     static func isFinished(_ session: Node) -> Bool {
         HistoryPlan.isFinished(session[path: "status", "phase"]?.string.flatMap(SessionPhase.init(rawValue:)))
