@@ -153,7 +153,8 @@ let package = Package(
         .testTarget(
             name: "ExecutorTests",
             dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "YAML",
-                           .product(name: "Logging", package: "swift-log")]),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]),
     ],
     swiftLanguageModes: [.v6]
 )

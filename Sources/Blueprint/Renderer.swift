@@ -151,23 +151,12 @@ struct RenderPass {
 
 extension RenderPass {
     func namespaceProblems() -> [Problem] {
-        let policy = blueprint.allowedNamespaces
-        switch policy.from {
-        case .all:
+        switch blueprint.allowedNamespaces.admission(of: target.namespace, ownerNamespace: blueprint.key.namespace, namespaceLabels: namespaceLabels) {
+        case .allowed:
             return []
-        case .same:
-            guard target.namespace != blueprint.key.namespace else { return [] }
-            return [namespaceProblem("only namespace \(blueprint.key.namespace) may use it (allowedNamespaces.from: Same)")]
-        case .selector:
-            return selectorProblems(policy.selector)
-        }
-    }
-
-    private func selectorProblems(_ selector: LabelSelector?) -> [Problem] {
-        guard let selector else {
-            return [namespaceProblem("allowedNamespaces.from is Selector but no selector is set")]
-        }
-        guard let namespaceLabels else {
+        case .denied(let why):
+            return [namespaceProblem(why)]
+        case .labelsUnknown:
             return [
                 Problem(
                     reason: .namespaceNotAllowed, paths: ["spec.usagePolicy.allowedNamespaces.selector"],
@@ -175,8 +164,6 @@ extension RenderPass {
                     fix: "provide the Namespace object \(target.namespace) (its labels) when rendering, for example in the same manifests")
             ]
         }
-        guard !LabelSelectorMatch.matches(selector, labels: namespaceLabels) else { return [] }
-        return [namespaceProblem("namespace \(target.namespace) does not match the selector \(LabelSelectorMatch.describe(selector))")]
     }
 
     private func namespaceProblem(_ why: String) -> Problem {
