@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnAPI
+import Executor
 import Foundation
 import Kube
 import Logging
@@ -7,7 +8,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `cairn controller`: the AutoBackup reconciler as a Kubernetes controller, with leader election,
+/// `cairn controller`: the AutoBackup reconciler and the session runner as a Kubernetes controller, with leader election,
 /// health probes, Prometheus metrics and structured logs.
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,6 +77,15 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Reconciles that run at once, per watched namespace.")
     var workers = 2
 
+    @Option(help: ArgumentHelp("Backup Jobs that may run at once, per watched namespace; 0 for no limit.", valueName: "n"))
+    var maxRunningBackups = 10
+
+    @Option(help: ArgumentHelp("Backup Jobs that may run at once on one node; 0 for no limit.", valueName: "n"))
+    var maxRunningBackupsPerNode = 2
+
+    @Option(help: ArgumentHelp("The image backup Jobs run `cairn agent` from.", valueName: "image"))
+    var agentImage = SessionRunner.Options().agentImage
+
     @Option(help: ArgumentHelp("Requests a second the API client sends at most, on average; 0 for no limit.", valueName: "qps"))
     var kubeApiQps: Double = 50
 
@@ -101,6 +111,13 @@ struct ControllerCommand: AsyncParsableCommand {
         _ = try BindAddress.parse(healthProbeBindAddress, flag: "--health-probe-bind-address")
         guard (1...64).contains(workers) else { throw ValidationError("--workers \(workers) is out of range: use 1 to 64.") }
         guard kubeApiQps >= 0, kubeApiQps.isFinite else { throw ValidationError("--kube-api-qps \(kubeApiQps) must be 0 (no limit) or more.") }
+        guard maxRunningBackups >= 0 else { throw ValidationError("--max-running-backups \(maxRunningBackups) must be 0 (no limit) or more.") }
+        guard maxRunningBackupsPerNode >= 0 else {
+            throw ValidationError("--max-running-backups-per-node \(maxRunningBackupsPerNode) must be 0 (no limit) or more.")
+        }
+        guard !agentImage.isEmpty, !agentImage.contains(where: \.isWhitespace) else {
+            throw ValidationError("--agent-image \"\(agentImage)\" is not an image reference: write one like ghcr.io/cairn-dev/cairn:0.1.0.")
+        }
         guard kubeApiBurst >= 1 else { throw ValidationError("--kube-api-burst \(kubeApiBurst) must be 1 or more.") }
         for name in namespace + [leaderElectionNamespace, leaderElectionId].compactMap({ $0 }) where !Self.isDNSName(name) {
             throw ValidationError("\"\(name)\" is not a valid namespace or Lease name: use lowercase letters, digits, '-' and '.', at most 253 characters.")
@@ -143,9 +160,13 @@ struct ControllerCommand: AsyncParsableCommand {
             election = options
         }
         let readiness = Readiness()
+        var executor = SessionRunner.Options()
+        executor.maxRunning = maxRunningBackups == 0 ? nil : maxRunningBackups
+        executor.maxRunningPerNode = maxRunningBackupsPerNode == 0 ? nil : maxRunningBackupsPerNode
+        executor.agentImage = agentImage
         let controllers = ControllerService(
             client: client, namespaces: namespace.isEmpty ? [nil] : Array(Set(namespace)).sorted(), workers: workers,
-            election: election, readiness: readiness, logger: logger)
+            executor: executor, election: election, readiness: readiness, logger: logger)
         var services: [any Service] = [controllers]
         if let address = try BindAddress.parse(healthProbeBindAddress, flag: "--health-probe-bind-address") {
             services.append(HTTPEndpoint.probes(flag: "--health-probe-bind-address", address: address, readiness: readiness, logger: logger))

@@ -1,4 +1,5 @@
 import AutoBackup
+import Executor
 import Kube
 import Logging
 import Metrics
@@ -11,6 +12,8 @@ struct ControllerService: Service {
     /// The namespaces to watch, one reconciler each; `[nil]` for all.
     let namespaces: [String?]
     let workers: Int
+    /// The session runner's options, its namespace set per watched namespace.
+    let executor: SessionRunner.Options
     /// The Lease to campaign for; nil to reconcile without leader election.
     let election: LeaderElector.Options?
     let readiness: Readiness
@@ -52,7 +55,8 @@ struct ControllerService: Service {
         }
     }
 
-    /// Runs one AutoBackup reconciler per namespace until cancelled; ready once all have synced.
+    /// Runs one AutoBackup reconciler and one session runner per namespace until cancelled; ready
+    /// once all have synced.
     private func reconcile() async {
         readiness.set(.syncing)
         let controllers = namespaces.map { namespace in
@@ -62,11 +66,21 @@ struct ControllerService: Service {
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
             return (logger, AutoBackupController(client: client, options: options, logger: logger))
         }
+        let runners = namespaces.map { namespace in
+            var options = executor
+            options.namespace = namespace
+            options.workers = workers
+            var logger = Logger(label: "cairn.executor")
+            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            return SessionRunner(client: client, options: options, logger: logger)
+        }
         await withTaskGroup(of: Void.self) { group in
             for (_, controller) in controllers { group.addTask { await controller.run() } }
+            for runner in runners { group.addTask { await runner.run() } }
             group.addTask {
                 do {
                     for (_, controller) in controllers { try await controller.waitForSync() }
+                    for runner in runners { try await runner.waitForSync() }
                 } catch {
                     return  // cancelled before the caches filled
                 }

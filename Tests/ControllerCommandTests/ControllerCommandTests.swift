@@ -175,5 +175,16 @@ extension ControllerProcessTests {
             #expect(result.status == 2)
             #expect(!result.stderr.isEmpty)
         }
+
+        @Test(arguments: [
+            (["controller", "--max-running-backups=-1"], "--max-running-backups -1 must be 0 (no limit) or more."),
+            (["controller", "--max-running-backups-per-node=-3"], "--max-running-backups-per-node -3 must be 0 (no limit) or more."),
+            (["controller", "--agent-image", "my image"], "--agent-image \"my image\" is not an image reference"),
+        ])
+        func givenABadExecutorFlag_WhenTheControllerStarts_ThenItExitsTwoNamingTheFlag(arguments: [String], message: String) async throws {
+            let result = try await CairnController.runToEnd(arguments)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
     }
 }
