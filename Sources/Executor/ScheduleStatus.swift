@@ -18,7 +18,7 @@ public enum ScheduleStatus {
         var status = current ?? BackupConfigurationStatus()
         status.nextSchedule = runs.isEmpty ? nil : runs
         status.nextBackup = runs.map(\.time).min()
-        status.conditions = setting(condition(errors, now: now), in: status.conditions)
+        status.conditions = Conditions.setting(condition(errors, now: now), in: status.conditions)
         return status == current ? nil : status
     }
 
@@ -30,16 +30,5 @@ public enum ScheduleStatus {
         }
         return Condition(type: conditionType, status: .false, reason: invalidReason,
                          message: errors.map(\.description).joined(separator: "; "), lastTransitionTime: KubeTime.time(now))
-    }
-
-    /// `conditions` with `new` in place of its type's, keeping the old transition time when the
-    /// status did not change (as `meta.SetStatusCondition`).
-    static func setting(_ new: Condition, in conditions: [Condition]?) -> [Condition] {
-        var result = conditions ?? []
-        guard let index = result.firstIndex(where: { $0.type == new.type }) else { return result + [new] }
-        var updated = new
-        if result[index].status == new.status { updated.lastTransitionTime = result[index].lastTransitionTime }
-        result[index] = updated
-        return result
     }
 }
