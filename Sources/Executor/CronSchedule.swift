@@ -17,7 +17,8 @@ import Foundation
 /// - a time inside the spring-forward gap (02:30 when clocks jump from 02:00 to 03:00) does not
 ///   exist on that day and is skipped; the run comes the next day;
 /// - a time inside the repeated autumn hour (01:30 when clocks fall back from 02:00 to 01:00) runs
-///   twice, once in each offset, an hour apart;
+///   twice, once in each offset, an hour apart (kubernetes/kubernetes#121594 reports the same of
+///   CronJob); the two runs get two session names, since names carry the UTC minute;
 /// - schedules that name every hour (`*/15 * * * *`) keep their absolute spacing.
 public struct CronSchedule: Sendable, Equatable {
     /// The expression as written.
