@@ -70,20 +70,6 @@ extension ReconcilePlan {
     }
 }
 
-/// Setting conditions the way `meta.SetStatusCondition` does.
-public enum Conditions {
-    /// `conditions` with `new` in place of the condition of its type; the old lastTransitionTime
-    /// is kept unless the status changed.
-    public static func setting(_ new: Condition, in conditions: [Condition]?) -> [Condition] {
-        var result = conditions ?? []
-        guard let index = result.firstIndex(where: { $0.type == new.type }) else { return result + [new] }
-        var updated = new
-        if result[index].status == new.status { updated.lastTransitionTime = result[index].lastTransitionTime }
-        result[index] = updated
-        return result
-    }
-}
-
 /// The status AutoBackup writes on a generated configuration: `Rendered`, `Ready`, `managedBy`
 /// and `phase`. Other fields (the executor's) are kept as they are.
 public enum ConfigurationStatusPlan {

@@ -93,6 +93,20 @@ public struct Condition: Codable, Sendable, Equatable {
     }
 }
 
+/// Setting conditions the way `meta.SetStatusCondition` does.
+public enum Conditions {
+    /// `conditions` with `new` in place of the condition of its type; the old lastTransitionTime
+    /// is kept unless the status changed.
+    public static func setting(_ new: Condition, in conditions: [Condition]?) -> [Condition] {
+        var result = conditions ?? []
+        guard let index = result.firstIndex(where: { $0.type == new.type }) else { return result + [new] }
+        var updated = new
+        if result[index].status == new.status { updated.lastTransitionTime = result[index].lastTransitionTime }
+        result[index] = updated
+        return result
+    }
+}
+
 /// A label selector (`metav1.LabelSelector`).
 public struct LabelSelector: Codable, Sendable, Equatable {
     /// One `matchExpressions` entry.

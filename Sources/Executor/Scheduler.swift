@@ -1,0 +1,146 @@
+import CairnAPI
+import Foundation
+import Kube
+import Logging
+import Synchronization
+import YAML
+
+/// Turns each BackupConfiguration's sessions into BackupSessions on schedule.
+///
+/// It watches configurations and BackupSessions and reconciles one configuration at a time: it
+/// re-reads both caches, lets ``SchedulePlanner`` decide each session, creates what it asks for
+/// (a 409 AlreadyExists means a run is already there, since names come from the scheduled time),
+/// writes `nextSchedule`, `nextBackup` and the `Scheduled` condition only when they change, and
+/// sets a timer on the injected ``ExecutorClock`` for the earliest next run. It does not run
+/// sessions: it leaves them without a phase (Pending) for the session runner, except Skipped ones.
+public final class Scheduler: Sendable {
+    /// How the scheduler runs.
+    public struct Options: Sendable {
+        /// The namespace watched; all when nil.
+        public var namespace: String?
+        /// Reconciles running at once.
+        public var workers = 2
+        /// How long in-flight reconciles get to finish on shutdown.
+        public var gracePeriod: Duration = .seconds(10)
+        /// How soon a configuration whose status write met a 409 Conflict is looked at again.
+        public var conflictRequeue: Duration = .milliseconds(50)
+        /// The component named in Events.
+        public var component = "cairn-controller"
+
+        /// Creates options; all namespaces when `namespace` is nil.
+        public init(namespace: String? = nil) { self.namespace = namespace }
+    }
+
+    /// What the scheduler did so far, for tests and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        /// Reconciles finished, whatever their outcome.
+        public var reconciles = 0
+        /// BackupSessions created to run.
+        public var created = 0
+        /// Skipped BackupSessions recorded.
+        public var skipped = 0
+        /// Creates answered 409 AlreadyExists: the run was there already.
+        public var alreadyExisted = 0
+        /// Runs not made because they were past `startingDeadline`.
+        public var missed = 0
+        /// Configuration status writes.
+        public var statusWrites = 0
+        /// Status writes answered 409 Conflict.
+        public var conflicts = 0
+        /// For each session created, the seconds from its scheduled time to its creation.
+        public var lateness: [Double] = []
+    }
+
+    /// `cairn.dev/v1alpha1 backupconfigurations`.
+    public static let configurations = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupconfigurations", namespaced: true)
+    /// `cairn.dev/v1alpha1 backupsessions`.
+    public static let sessions = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupsessions", namespaced: true)
+    /// `cairn.dev/skipped` (annotation): the reason on a BackupSession created to record a skipped
+    /// run, so that its Skipped status can be written again if the first write was lost, and a
+    /// runner never takes it for a Pending one.
+    public static let skippedAnnotation = "cairn.dev/skipped"
+    /// The Warning reason when a run was missed by more than `startingDeadline`.
+    public static let missedReason = "MissedSchedule"
+
+    /// The session informer's index from `<namespace>/<configuration>` to its BackupSessions.
+    static let configurationIndex = "configuration"
+
+    let client: KubeClient
+    let clock: any ExecutorClock
+    let options: Options
+    let logger: Logger
+    let configurations: Informer
+    let sessions: Informer
+    let recorder: EventRecorder
+    let queue = WorkQueue<ObjectKey>()
+    let wakeUps: WakeUps<ObjectKey>
+    let counters = Mutex(Statistics())
+    /// The latest missed run reported per configuration and session, so each is reported once.
+    let reportedMisses = Mutex<[String: Date]>([:])
+
+    /// Creates a scheduler; nothing runs before ``run()``.
+    public init(client: KubeClient, clock: any ExecutorClock = SystemExecutorClock(), options: Options = Options(),
+                logger: Logger = Logger(label: "cairn.scheduler")) {
+        self.client = client
+        self.clock = clock
+        self.options = options
+        self.logger = logger
+        configurations = Informer(client: client, resource: Self.configurations, namespace: options.namespace, logger: logger)
+        sessions = Informer(client: client, resource: Self.sessions, namespace: options.namespace,
+                            indexers: [Self.configurationIndex: Self.configurationKeys], logger: logger)
+        recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: { clock.now })
+        wakeUps = WakeUps(clock: clock, queue: queue)
+        addHandlers()
+    }
+
+    /// The counters so far.
+    public var statistics: Statistics { counters.withLock { $0 } }
+
+    /// Runs the informers, the Event recorder, the timers and the workers until the task is cancelled.
+    public func run() async {
+        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] key in
+            try await reconcile(key)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.configurations.run() }
+            group.addTask { await self.sessions.run() }
+            group.addTask { await self.recorder.run() }
+            group.addTask {
+                // Planning against a half-filled session cache would create runs that exist.
+                do { try await self.waitForSync() } catch { return }
+                await runner.run()
+            }
+        }
+        await wakeUps.cancelAll()
+    }
+
+    /// Waits until both informers hold their first list; throws `CancellationError` if cancelled first.
+    public func waitForSync() async throws {
+        try await configurations.waitForSync()
+        try await sessions.waitForSync()
+    }
+
+    private func addHandlers() {
+        // Weak: the informers hold these handlers and the scheduler holds the informers.
+        configurations.addHandler(
+            added: { [weak self] in await self?.queue.add(ObjectKey($0)) },
+            updated: { [weak self] in await self?.queue.add(ObjectKey($1)) },
+            deleted: { [weak self] in await self?.queue.add(ObjectKey($0)) })
+        sessions.addHandler(
+            added: { [weak self] in await self?.enqueueConfiguration(of: $0) },
+            updated: { [weak self] in await self?.enqueueConfiguration(of: $1) },
+            deleted: { [weak self] in await self?.enqueueConfiguration(of: $0) })
+    }
+
+    private func enqueueConfiguration(of session: Node) async {
+        for key in Self.configurationKeys(session) {
+            if let key = ObjectKey(parsing: key) { await queue.add(key) }
+        }
+    }
+
+    /// `<namespace>/<spec.configuration>` of a BackupSession.
+    @Sendable static func configurationKeys(_ session: Node) -> [String] {
+        guard let configuration = session[path: "spec", "configuration"]?.string else { return [] }
+        return ["\(session[path: "metadata", "namespace"]?.string ?? "")/\(configuration)"]
+    }
+}

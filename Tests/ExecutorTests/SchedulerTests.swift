@@ -1,0 +1,165 @@
+import CairnAPI
+import CairnTesting
+import Executor
+import Foundation
+import Kube
+import Testing
+import YAML
+
+@Suite struct SchedulerTests {
+    static let hourly = SessionSpec(name: "hourly", schedule: "0 * * * *")
+
+    static func name(_ time: Date, session: String = "hourly") -> String {
+        SessionNaming.scheduledSession(configuration: SchedulerHarness.configuration, session: session, scheduledTime: time)
+    }
+
+    @Test func givenAnHourlySession_whenTheClockPassesItsTime_thenExactlyOneSessionNamedAfterThatTimeIsCreated() async throws {
+        try await SchedulerHarness.with { harness in
+            let configuration = try await harness.createConfiguration([Self.hourly])
+            let first = try harness.next("0 * * * *")
+            try await harness.withScheduler { scheduler in
+                try await harness.waitForNextBackup(first)
+                #expect(try await harness.sessions().isEmpty)
+                let status = try await harness.configurationNow().status
+                #expect(status?.nextSchedule == [NextRun(session: "hourly", schedule: "0 * * * *", time: KubeTime.time(first))])
+                #expect(status?.conditions?.first { $0.type == "Scheduled" }?.status == .true)
+
+                harness.clock.advance(to: first.addingTimeInterval(2))
+                try await harness.waitForNextBackup(first.addingTimeInterval(3600))
+                let sessions = try await harness.sessions()
+                try #require(sessions.count == 1)
+                let session = sessions[0]
+                #expect(session.metadata.name == Self.name(first))
+                #expect(session.spec == BackupSessionSpec(
+                    configuration: SchedulerHarness.configuration, session: "hourly", trigger: .scheduled, scheduledTime: KubeTime.time(first)))
+                #expect(session.metadata.labels?[SessionLabel.configuration] == SchedulerHarness.configuration)
+                #expect(session.metadata.labels?[SessionLabel.session] == "hourly")
+                #expect(session.metadata.ownerReferences?.first?.uid == configuration.metadata.uid)
+                #expect(session.metadata.ownerReferences?.first?.controller == true)
+                #expect(session.status?.phase == nil)  // left for the session runner
+                #expect(scheduler.statistics.created == 1)
+                #expect(scheduler.statistics.lateness == [2])
+            }
+        }
+    }
+
+    @Test func givenASessionAlreadyCreated_whenASecondSchedulerStartsOverTheSameState_thenNoDuplicateIsCreated() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([Self.hourly])
+            let first = try harness.next("0 * * * *")
+            try await harness.withScheduler { _ in
+                harness.clock.advance(to: first.addingTimeInterval(1))
+                try await harness.waitForNextBackup(first.addingTimeInterval(3600))
+            }
+            harness.clock.advance(to: first.addingTimeInterval(30))
+            try await harness.withScheduler { restarted in
+                try await eventually("the restarted scheduler to plan", .seconds(20)) { restarted.statistics.reconciles >= 1 }
+                #expect(restarted.statistics.created == 0)
+                #expect(restarted.statistics.statusWrites == 0)  // nothing changed
+                #expect(try await harness.sessions().map(\.metadata.name) == [Self.name(first)])
+            }
+        }
+    }
+
+    @Test func givenAnOutageOfTenRuns_whenTheSchedulerStarts_thenOnlyTheLatestRunIsCreated() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([Self.hourly]) { $0.startingDeadline = "15m" }
+            let first = try harness.next("0 * * * *")
+            let latest = first.addingTimeInterval(9 * 3600)
+            harness.clock.advance(to: latest.addingTimeInterval(600))  // ten runs missed, the last 10 minutes ago
+            try await harness.withScheduler { scheduler in
+                try await harness.waitForNextBackup(latest.addingTimeInterval(3600))
+                #expect(try await harness.sessions().map(\.metadata.name) == [Self.name(latest)])
+                #expect(scheduler.statistics.created == 1)
+            }
+        }
+    }
+
+    @Test func givenAnOutage_whenTheLatestMissedRunIsPastTheStartingDeadline_thenNoneIsCreated_andAWarningSaysSo() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([Self.hourly]) { $0.startingDeadline = "5m" }
+            let first = try harness.next("0 * * * *")
+            let latest = first.addingTimeInterval(9 * 3600)
+            harness.clock.advance(to: latest.addingTimeInterval(600))
+            try await harness.withScheduler { scheduler in
+                try await harness.waitForNextBackup(latest.addingTimeInterval(3600))
+                #expect(try await harness.sessions().isEmpty)
+                #expect(scheduler.statistics.missed == 1)
+                let events = try await eventually("a MissedSchedule Event", .seconds(20)) {
+                    let found = try await harness.events(reason: Scheduler.missedReason)
+                    return found.isEmpty ? nil : found
+                }
+                #expect(events[0]["type"]?.string == "Warning")
+                #expect(events[0]["message"]?.string?.contains("the run scheduled at \(KubeTime.time(latest)) was missed by more than startingDeadline 5m") == true)
+            }
+        }
+    }
+
+    @Test func givenAPausedSession_whenItsTimePasses_thenNothingIsCreated_whileItsUnpausedTwinRuns() async throws {
+        try await SchedulerHarness.with { harness in
+            var paused = Self.hourly
+            paused.paused = true
+            try await harness.createConfiguration([paused, SessionSpec(name: "twin", schedule: "0 * * * *")])
+            let first = try harness.next("0 * * * *")
+            try await harness.withScheduler { _ in
+                try await harness.waitForNextBackup(first)
+                #expect(try await harness.configurationNow().status?.nextSchedule?.map(\.session) == ["twin"])
+                harness.clock.advance(to: first.addingTimeInterval(1))
+                // Both sessions are planned in the same pass, so once the twin's run exists the paused one was decided too.
+                try await harness.waitForNextBackup(first.addingTimeInterval(3600))
+                #expect(try await harness.sessions().map(\.metadata.name) == [Self.name(first, session: "twin")])
+            }
+        }
+    }
+
+    @Test func givenAnActiveSession_andForbid_whenTheNextRunComes_thenASkippedSessionRecordsIt() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([Self.hourly])
+            let manual = BackupSession(
+                metadata: ObjectMeta(name: "deployment-pg-hourly-manual", namespace: harness.namespace),
+                spec: BackupSessionSpec(configuration: SchedulerHarness.configuration, session: "hourly", trigger: .manual))
+            _ = try await harness.client.create(Scheduler.sessions, namespace: harness.namespace, manual)
+            let first = try harness.next("0 * * * *")
+            try await harness.withScheduler { scheduler in
+                try await harness.waitForNextBackup(first)
+                harness.clock.advance(to: first.addingTimeInterval(1))
+                let skipped = try await eventually("a Skipped session", .seconds(20)) {
+                    try await harness.sessions().first { $0.metadata.name == Self.name(first) && $0.status?.phase == .skipped }
+                }
+                #expect(skipped.status?.reason == "ConcurrencyForbidden")
+                #expect(skipped.status?.message == "BackupSession deployment-pg-hourly-manual of session hourly is still active and concurrencyPolicy is Forbid")
+                #expect(skipped.metadata.annotations?[Scheduler.skippedAnnotation] == "ConcurrencyForbidden")
+                #expect(scheduler.statistics.skipped == 1)
+                #expect(scheduler.statistics.created == 0)
+            }
+        }
+    }
+
+    @Test func givenAnInvalidSchedule_thenTheConditionAndAWarningNameTheField_andFixingItClearsThem() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([SessionSpec(name: "hourly", schedule: "61 * * * *")])
+            let message = #"sessions[0].schedule "61 * * * *": minute 61 is out of range 0-59"#
+            try await harness.withScheduler { _ in
+                let condition = try await eventually("the Scheduled condition to be False", .seconds(20)) {
+                    try await harness.configurationNow().status?.conditions?.first { $0.type == "Scheduled" && $0.status == .false }
+                }
+                #expect(condition.reason == "ScheduleInvalid")
+                #expect(condition.message == message)
+                let events = try await eventually("a ScheduleInvalid Event", .seconds(20)) {
+                    let found = try await harness.events(reason: "ScheduleInvalid")
+                    return found.isEmpty ? nil : found
+                }
+                #expect(events[0]["message"]?.string == message)
+                #expect(events[0]["type"]?.string == "Warning")
+
+                var fixed = try await harness.configurationNow()
+                fixed.spec.sessions[0].schedule = "0 * * * *"
+                _ = try await harness.client.update(Scheduler.configurations, namespace: harness.namespace, fixed)
+                try await harness.waitForNextBackup(try harness.next("0 * * * *"))
+                let cleared = try await harness.configurationNow().status?.conditions?.first { $0.type == "Scheduled" }
+                #expect(cleared?.status == .true)
+                #expect(cleared?.reason == "ScheduleValid")
+            }
+        }
+    }
+}
