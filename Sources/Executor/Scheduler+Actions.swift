@@ -26,7 +26,7 @@ extension Scheduler {
     /// Creates `session`; nil when it exists already.
     private func create(_ session: BackupSession) async throws -> BackupSession? {
         do {
-            return try await client.create(Self.sessions, namespace: session.metadata.namespace, session)
+            return try await client.create(ExecutorResource.sessions, namespace: session.metadata.namespace, session)
         } catch let error as KubeError where error.kind == .alreadyExists {
             counters.withLock { $0.alreadyExisted += 1 }
             return nil
@@ -57,7 +57,7 @@ extension Scheduler {
         status.message = message
         status.completionTime = KubeTime.time(clock.now)
         updated.status = status
-        _ = try await client.updateStatus(Self.sessions, namespace: session.metadata.namespace, NodeEncoder().encode(updated))
+        _ = try await client.updateStatus(ExecutorResource.sessions, namespace: session.metadata.namespace, NodeEncoder().encode(updated))
     }
 
     /// Writes the Skipped status again on recorded skips that have none (a write lost to a crash).
@@ -100,7 +100,7 @@ extension Scheduler {
         var updated = node
         updated["status"] = try NodeEncoder().encode(status)
         do {
-            _ = try await client.updateStatus(Self.configurations, namespace: configuration.metadata.namespace, updated)
+            _ = try await client.updateStatus(ExecutorResource.configurations, namespace: configuration.metadata.namespace, updated)
             counters.withLock { $0.statusWrites += 1 }
             return .done
         } catch let error as KubeError where error.kind == .conflict {

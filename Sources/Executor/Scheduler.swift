@@ -51,10 +51,6 @@ public final class Scheduler: Sendable {
         public var lateness: [Double] = []
     }
 
-    /// `cairn.dev/v1alpha1 backupconfigurations`.
-    public static let configurations = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupconfigurations", namespaced: true)
-    /// `cairn.dev/v1alpha1 backupsessions`.
-    public static let sessions = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupsessions", namespaced: true)
     /// `cairn.dev/skipped` (annotation): the reason on a BackupSession created to record a skipped
     /// run, so that its Skipped status can be written again if the first write was lost, and a
     /// runner never takes it for a Pending one.
@@ -85,8 +81,8 @@ public final class Scheduler: Sendable {
         self.clock = clock
         self.options = options
         self.logger = logger
-        configurations = Informer(client: client, resource: Self.configurations, namespace: options.namespace, logger: logger)
-        sessions = Informer(client: client, resource: Self.sessions, namespace: options.namespace,
+        configurations = Informer(client: client, resource: ExecutorResource.configurations, namespace: options.namespace, logger: logger)
+        sessions = Informer(client: client, resource: ExecutorResource.sessions, namespace: options.namespace,
                             indexers: [Self.configurationIndex: Self.configurationKeys], logger: logger)
         recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: { clock.now })
         wakeUps = WakeUps(clock: clock, queue: queue)

@@ -23,6 +23,8 @@ enum SessionPlan {
 
     static func stage(_ session: BackupSession, job: Node?) -> Stage {
         if HistoryPlan.isFinished(session.status?.phase) { return .finished }
+        // The scheduler created it to record a skipped run and writes its Skipped status itself.
+        if session.metadata.annotations?[Scheduler.skippedAnnotation] != nil { return .finished }
         if let job { return .following(job) }
         return session.status?.phase == .running ? .jobGone : .starting
     }

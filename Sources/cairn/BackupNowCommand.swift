@@ -50,7 +50,7 @@ struct BackupNow: AsyncParsableCommand {
             let client = KubeClient(connection: connection)
             let configuration = try await read(client, namespace: namespace)
             let object = try ManualSession.make(for: configuration, session: session, at: Date())
-            let created = try await client.create(Scheduler.sessions, namespace: namespace, object)
+            let created = try await client.create(ExecutorResource.sessions, namespace: namespace, object)
             print("backupsession.cairn.dev/\(created.metadata.name ?? "") created")
         } catch let error as KubeError where error.kind == .alreadyExists {
             printError("cairn backup now: \(error); a manual session of this second exists already, try again in a second")
@@ -65,7 +65,7 @@ struct BackupNow: AsyncParsableCommand {
 
     private func read(_ client: KubeClient, namespace: String) async throws -> BackupConfiguration {
         do {
-            return try await client.get(BackupConfiguration.self, Scheduler.configurations, namespace: namespace, name: configurationName)
+            return try await client.get(BackupConfiguration.self, ExecutorResource.configurations, namespace: namespace, name: configurationName)
         } catch let error as KubeError where error.kind == .notFound {
             throw ManualSessionError(description:
                 "backupconfiguration.cairn.dev \"\(configurationName)\" not found in namespace \(namespace); list them with kubectl get backupconfigurations -n \(namespace)")

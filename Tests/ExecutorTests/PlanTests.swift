@@ -121,4 +121,13 @@ import YAML
         let spec = BackupConfigurationSpec(target: TargetRef(apiVersion: "apps/v1", kind: "StatefulSet", name: "db"), storage: NamespacedRef(name: "s"), sessions: [])
         #expect(TargetVolumes.claimNames(configuration: spec, target: set) == ["data-db-0", "data-db-1"])
     }
+
+    // MARK: Stages
+
+    @Test func givenASessionTheSchedulerCreatedToRecordASkippedRun_thenTheRunnerLeavesItAloneBeforeItsStatusIsWritten() {
+        var session = BackupSession(metadata: ObjectMeta(name: "s", namespace: "ns"), spec: BackupSessionSpec(configuration: "c", session: "n", trigger: .scheduled))
+        #expect(SessionPlan.stage(session, job: nil) == .starting)
+        session.metadata.annotations = [Scheduler.skippedAnnotation: "ConcurrencyForbidden"]
+        #expect(SessionPlan.stage(session, job: nil) == .finished)
+    }
 }

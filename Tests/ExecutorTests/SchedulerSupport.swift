@@ -45,15 +45,15 @@ struct SchedulerHarness: Sendable {
             target: TargetRef(apiVersion: "apps/v1", kind: "Deployment", name: "pg"), storage: NamespacedRef(name: "default"), sessions: sessions)
         edit(&spec)
         let object = BackupConfiguration(metadata: ObjectMeta(name: Self.configuration, namespace: namespace), spec: spec)
-        return try await client.create(Scheduler.configurations, namespace: namespace, object)
+        return try await client.create(ExecutorResource.configurations, namespace: namespace, object)
     }
 
     func configurationNow() async throws -> BackupConfiguration {
-        try await client.get(BackupConfiguration.self, Scheduler.configurations, namespace: namespace, name: Self.configuration)
+        try await client.get(BackupConfiguration.self, ExecutorResource.configurations, namespace: namespace, name: Self.configuration)
     }
 
     func sessions() async throws -> [BackupSession] {
-        try await client.list(BackupSession.self, Scheduler.sessions, namespace: namespace).items
+        try await client.list(BackupSession.self, ExecutorResource.sessions, namespace: namespace).items
     }
 
     /// Waits until the configuration's status says the next backup is at `time`: the scheduler

@@ -118,7 +118,7 @@ import YAML
             let manual = BackupSession(
                 metadata: ObjectMeta(name: "deployment-pg-hourly-manual", namespace: harness.namespace),
                 spec: BackupSessionSpec(configuration: SchedulerHarness.configuration, session: "hourly", trigger: .manual))
-            _ = try await harness.client.create(Scheduler.sessions, namespace: harness.namespace, manual)
+            _ = try await harness.client.create(ExecutorResource.sessions, namespace: harness.namespace, manual)
             let first = try harness.next("0 * * * *")
             try await harness.withScheduler { scheduler in
                 try await harness.waitForNextBackup(first)
@@ -154,7 +154,7 @@ import YAML
 
                 var fixed = try await harness.configurationNow()
                 fixed.spec.sessions[0].schedule = "0 * * * *"
-                _ = try await harness.client.update(Scheduler.configurations, namespace: harness.namespace, fixed)
+                _ = try await harness.client.update(ExecutorResource.configurations, namespace: harness.namespace, fixed)
                 try await harness.waitForNextBackup(try harness.next("0 * * * *"))
                 let cleared = try await harness.configurationNow().status?.conditions?.first { $0.type == "Scheduled" }
                 #expect(cleared?.status == .true)
