@@ -55,8 +55,8 @@ struct ControllerService: Service {
         }
     }
 
-    /// Runs one AutoBackup reconciler and one session runner per namespace until cancelled; ready
-    /// once all have synced.
+    /// Runs one AutoBackup reconciler, one scheduler and one session runner per namespace until
+    /// cancelled; ready once all have synced.
     private func reconcile() async {
         readiness.set(.syncing)
         let controllers = namespaces.map { namespace in
@@ -74,13 +74,22 @@ struct ControllerService: Service {
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
             return SessionRunner(client: client, options: options, logger: logger)
         }
+        let schedulers = namespaces.map { namespace in
+            var options = Scheduler.Options(namespace: namespace)
+            options.workers = workers
+            var logger = Logger(label: "cairn.scheduler")
+            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            return Scheduler(client: client, options: options, logger: logger)
+        }
         await withTaskGroup(of: Void.self) { group in
             for (_, controller) in controllers { group.addTask { await controller.run() } }
             for runner in runners { group.addTask { await runner.run() } }
+            for scheduler in schedulers { group.addTask { await scheduler.run() } }
             group.addTask {
                 do {
                     for (_, controller) in controllers { try await controller.waitForSync() }
                     for runner in runners { try await runner.waitForSync() }
+                    for scheduler in schedulers { try await scheduler.waitForSync() }
                 } catch {
                     return  // cancelled before the caches filled
                 }
