@@ -37,13 +37,11 @@ public struct Agent: Sendable {
         var result = AgentResult(operation: request.operation, phase: .succeeded)
         result.startTime = RFC3339.format(Date())
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-agent-\(UUID().uuidString)")
+        var opened: Session?
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            defer {
-                // Best effort: the key files go with the pod anyway; a leftover directory is harmless.
-                try? FileManager.default.removeItem(at: scratch)
-            }
             let session = try await open(for: request, scratch: scratch)
+            opened = session
             result.staleLocksRemoved = session.staleLocksRemoved
             try await perform(request, in: session, into: &result)
         } catch let failure as AgentFailure {
@@ -51,6 +49,9 @@ public struct Agent: Sendable {
         } catch {
             result.record(AgentFailure(.resticFailed, "could not prepare the agent's temporary directory: \(error)"))
         }
+        if result.reason == FailureReason.interrupted.rawValue, let opened { await opened.cleanUpAfterInterruption() }
+        // Best effort: the key files go with the pod anyway; a leftover directory is harmless.
+        try? FileManager.default.removeItem(at: scratch)
         result.completionTime = RFC3339.format(Date())
         log(result)
         return result

@@ -39,6 +39,8 @@ struct Restic: Sendable {
     var logger: Logger
     /// How long restic has to clean up after SIGINT before it gets SIGKILL.
     var stopGrace: Duration = .seconds(20)
+    /// Whether an interruption stops the call; the clean-up after one must not be stopped by it.
+    var interruptible = true
 
     /// The most stderr lines kept; restic's fatal message is at the end.
     static let stderrLimit = 2000
@@ -87,7 +89,7 @@ struct Restic: Sendable {
         let stdout = execution.standardOutput
         let stderr = execution.standardError
         let grace = stopGrace
-        let interruption = self.interruption
+        let interruption = interruptible ? self.interruption : nil
         let logger = self.logger
         return try await withThrowingTaskGroup(of: Collected<State>.self) { group in
             group.addTask {
@@ -138,15 +140,16 @@ struct Restic: Sendable {
     }
 
     /// Waits for an interruption or the deadline; nil when cancelled first (restic ended).
-    private static func stopCause(interruption: Interruption, deadline: Duration?) async -> StopCause? {
+    private static func stopCause(interruption: Interruption?, deadline: Duration?) async -> StopCause? {
         await withTaskGroup(of: StopCause?.self) { group in
-            group.addTask { await interruption.wait() ? .interrupted : nil }
+            if let interruption { group.addTask { await interruption.wait() ? .interrupted : nil } }
             if let deadline {
                 group.addTask {
                     do { try await Task.sleep(for: deadline) } catch { return nil }
                     return .deadline(deadline)
                 }
             }
+            guard interruption != nil || deadline != nil else { return nil }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first

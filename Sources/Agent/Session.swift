@@ -12,8 +12,10 @@ struct Session: Sendable {
     var logger: Logger
     var staleLocksRemoved = 0
 
-    /// Throws the failure a finished restic call stands for, if any: the agent's own stop first.
+    /// Throws the failure a finished restic call stands for, if any. A call that succeeded counts,
+    /// even if a stop came too late to matter; otherwise the agent's own stop explains it first.
     func check(_ run: ResticRun, _ command: String) throws(AgentFailure) {
+        if run.exit == .success { return }
         switch run.stoppedBecause {
         case .interrupted?:
             throw AgentFailure(.interrupted, "the agent was asked to stop (SIGTERM or SIGINT) during restic \(command); restic was stopped with SIGINT", resticExitCode: Int(run.code))
@@ -32,6 +34,20 @@ struct Session: Sendable {
                 failure.message += " (a lock younger than --stale-lock-age \(options.staleLockAge.formatted()) is never removed)"
             }
             throw failure
+        }
+    }
+
+    /// After an interruption: `restic unlock`, which removes only locks restic proves stale. restic
+    /// removes its own lock on SIGINT; this is for a restic that got SIGTERM directly (a process
+    /// group signalled as a whole), whose dead process's lock on this host qualifies. Best effort.
+    func cleanUpAfterInterruption() async {
+        var restic = self.restic
+        restic.interruptible = false
+        do {
+            let (run, _) = try await restic.output(["unlock"], deadline: .seconds(10))
+            if run.exit != .success { logger.warning("restic unlock after the interruption failed", metadata: ["stderr": "\(FailureClassifier.fatalLine(run.stderr))"]) }
+        } catch {
+            logger.warning("restic unlock after the interruption failed", metadata: ["error": "\(error)"])
         }
     }
 
