@@ -11,7 +11,7 @@ struct RepositoryAccess {
     var environment: [String: String]
     /// `--cache-dir` and, for sftp, `-o sftp.command=...`.
     var globalArguments: [String]
-    /// `RESTIC_REPOSITORY`, for messages (it holds no secret: S3 keys come from `AWS_*`).
+    /// `RESTIC_REPOSITORY` for messages, with a URL's password (a rest server's) redacted.
     var repository: String
 
     /// The variables the agent consumes itself; restic never sees them.
@@ -43,7 +43,18 @@ struct RepositoryAccess {
             arguments += ["-o", "sftp.command=\(command)"]
         }
         if resticEnvironment["HOME"] == nil { resticEnvironment["HOME"] = scratch.path }
-        return RepositoryAccess(environment: resticEnvironment, globalArguments: arguments, repository: repository)
+        return RepositoryAccess(environment: resticEnvironment, globalArguments: arguments, repository: redacted(repository))
+    }
+
+    /// The repository string with a URL's password replaced (`rest:https://user:***@host/`), for
+    /// messages and logs.
+    static func redacted(_ repository: String) -> String {
+        guard let scheme = repository.range(of: "://"),
+              let at = repository[scheme.upperBound...].firstIndex(of: "@"),
+              let colon = repository[scheme.upperBound..<at].firstIndex(of: ":"),
+              !repository[scheme.upperBound..<at].contains("/")
+        else { return repository }
+        return String(repository[..<repository.index(after: colon)]) + "***" + String(repository[at...])
     }
 }
 

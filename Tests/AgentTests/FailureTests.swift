@@ -115,8 +115,7 @@ import Testing
     func givenARepositoryOnAFullFileSystem_WhenBackingUp_ThenItFailsWithDestinationFullAndResticsWords() async throws {
         let directory = try TestDirectory()
         var (environment, request) = try volume(directory)
-        var generator = SeededGenerator(seed: 7)
-        try TestData.write(TestData.random(4 << 20, &generator), to: directory.url.appendingPathComponent("data/big.bin"))
+        try TestData.write(TestData.random(4 << 20), to: directory.url.appendingPathComponent("data/big.bin"))
         let mount = try directory.directory("small")
         try await Tmpfs.with(mount, size: "2m") {
             environment["RESTIC_REPOSITORY"] = mount.appendingPathComponent("repo").path

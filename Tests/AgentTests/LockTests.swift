@@ -17,11 +17,7 @@ import SystemPackage
     private func slowBackup(_ directory: TestDirectory) async throws -> (environment: [String: String], arguments: [String]) {
         let data = try directory.directory("data")
         try await offPool {
-            let source = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
-            defer { try? source.close() }
-            for index in 0..<4 {
-                try TestData.write(source.readData(ofLength: 4 << 20), to: data.appendingPathComponent("chunk-\(index).bin"))
-            }
+            for index in 0..<4 { try TestData.write(TestData.random(4 << 20), to: data.appendingPathComponent("chunk-\(index).bin")) }
         }
         let wrapper = directory.url.appendingPathComponent("slow-restic")
         try "#!/bin/sh\nexec restic --limit-upload 2048 \"$@\"\n".write(to: wrapper, atomically: true, encoding: .utf8)

@@ -87,6 +87,16 @@ import YAML
         #expect(try String(contentsOfFile: file, encoding: .utf8) == key + "\n")
     }
 
+    @Test(arguments: [
+        ("rest:https://user:hunter2@backup.example:8000/repo", "rest:https://user:***@backup.example:8000/repo"),
+        ("s3:http://127.0.0.1:9000/bucket/prefix", "s3:http://127.0.0.1:9000/bucket/prefix"),
+        ("sftp://user@host:22//srv/repo", "sftp://user@host:22//srv/repo"),
+        ("/repo", "/repo"),
+    ])
+    func givenARepositoryString_ThenMessagesShowItWithoutItsPassword(repository: String, shown: String) {
+        #expect(RepositoryAccess.redacted(repository) == shown)
+    }
+
     @Test func givenSandboxMounts_ThenMountPathsAndPathsBelowThemMapToHostDirectories() throws {
         let map = try MountMap(environment: ["CAIRN_SANDBOX_MOUNTS": #"{"/data/a": "/host/a", "/data/ab": "/host/ab"}"#])
 

@@ -47,19 +47,18 @@ enum TestData {
     static let oddNames = ["with space.txt", "ünïcödé ☃ 名前.txt", "new\nline.txt", "tab\there", ".hidden", "empty"]
 
     /// Writes the data set into `directory` on a thread of its own (see `offPool`).
-    static func generate(in directory: URL, largeBytes: Int = 3 << 20, seed: UInt64 = 42) async throws {
-        try await offPool { try generateNow(in: directory, largeBytes: largeBytes, seed: seed) }
+    static func generate(in directory: URL, largeBytes: Int = 3 << 20) async throws {
+        try await offPool { try generateNow(in: directory, largeBytes: largeBytes) }
     }
 
     /// Writes the data set into `directory`: one `largeBytes` file of pseudo-random bytes, 40 small
     /// files in nested directories and the odd names.
-    static func generateNow(in directory: URL, largeBytes: Int, seed: UInt64) throws {
-        var generator = SeededGenerator(seed: seed)
-        try write(random(largeBytes, &generator), to: directory.appendingPathComponent("large.bin"))
+    static func generateNow(in directory: URL, largeBytes: Int) throws {
+        try write(random(largeBytes), to: directory.appendingPathComponent("large.bin"))
         for index in 0..<40 {
             let sub = directory.appendingPathComponent("dir-\(index % 4)/nested-\(index % 3)")
             try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
-            try write(random(100 + index * 37, &generator), to: sub.appendingPathComponent("small-\(index).dat"))
+            try write(random(100 + index * 37), to: sub.appendingPathComponent("small-\(index).dat"))
         }
         for (index, name) in oddNames.enumerated() {
             try write(name == "empty" ? Data() : Data("file \(index): \(name)\n".utf8), to: directory.appendingPathComponent(name))
@@ -71,15 +70,11 @@ enum TestData {
         try data.write(to: file)
     }
 
-    static func random(_ count: Int, _ generator: inout SeededGenerator) -> Data {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var index = 0
-        while index < count {
-            let word = generator.next()
-            for offset in 0..<min(8, count - index) { bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (8 * offset)) }
-            index += 8
-        }
-        return Data(bytes)
+    /// `count` bytes from /dev/urandom: incompressible, so restic stores every one.
+    static func random(_ count: Int) throws -> Data {
+        let source = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+        defer { try? source.close() }
+        return source.readData(ofLength: count)
     }
 
     /// Every entry under `directory` by relative path: a file's bytes, or nil for a directory.
@@ -111,21 +106,6 @@ enum TestData {
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
-
-/// SplitMix64: fast, seeded bytes for test files.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
