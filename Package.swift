@@ -149,7 +149,10 @@ let package = Package(
         .testTarget(
             name: "ControllerCommandTests",
             dependencies: ["AutoBackup", "CairnTesting", "CairnAPI", "Kube", "YAML", "cairn", .product(name: "Subprocess", package: "swift-subprocess")]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "CairnAPI", "CairnTesting", "YAML"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "CairnAPI", "CairnTesting", "YAML", "cairn", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(
             name: "ExecutorTests",
             dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "YAML",

@@ -19,10 +19,16 @@ cairn_missing_packages() {
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     # Some images ship kubectl from another package; kubernetes-client would clash with it.
     command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+    # The agent's sftp tests run a real sshd on loopback, and make keys with ssh-keygen.
+    test -x /usr/sbin/sshd || missing+=(openssh-server)
+    command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+    # setpriv runs the agent as another user in the unreadable-file test (util-linux, usually there).
+    command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
     echo "${missing[@]}"
 }
 
 cairn_install_packages() {
+    cairn_install_moto
     local missing
     missing=$(cairn_missing_packages)
     [ -z "$missing" ] && return 0
@@ -38,4 +44,16 @@ cairn_install_packages() {
         echo "error: still missing after apt-get install: $missing" >&2
         exit 1
     fi
+}
+
+# The agent's S3 tests and the demo run moto's S3 server (PyPI) on loopback.
+cairn_install_moto() {
+    command -v moto_server >/dev/null 2>&1 && return 0
+    echo "==> installing moto[server] from PyPI"
+    python3 -m pip install --quiet 'moto[server]'
+    hash -r
+    command -v moto_server >/dev/null 2>&1 || {
+        echo "error: moto_server is still not on PATH after pip install 'moto[server]'" >&2
+        exit 1
+    }
 }
