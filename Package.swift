@@ -155,7 +155,8 @@ let package = Package(
                            .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(
             name: "ExecutorTests",
-            dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "YAML",
+            // `cairn` so that the binary the simulated kubelet runs as the agent is built first.
+            dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "SandboxNodes", "YAML", "cairn",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]),
     ],

@@ -1,0 +1,87 @@
+import CairnAPI
+import CairnTesting
+import Executor
+import Foundation
+import Kube
+import SandboxNodes
+import Testing
+import YAML
+
+/// The whole restic path with nothing played by the test: the session runner creates the backup
+/// Job, the sandbox's simulated kubelet runs it as the real `cairn agent`, which runs the real
+/// restic against a local repository and leaves its result in the termination message, and the
+/// runner turns that into a Snapshot. The data then comes back byte for byte.
+@Suite struct EndToEndTests {
+    /// Files of every sort a volume holds: large and small, nested, with spaces, Unicode and a
+    /// leading dash in their names. Returns their paths relative to `directory`.
+    static func writeMixedFiles(into directory: URL) throws -> [String] {
+        var written: [String] = []
+        func write(_ path: String, _ data: Data) throws {
+            let url = directory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+            written.append(path)
+        }
+        var generator = SystemRandomNumberGenerator()
+        try write("large.bin", Data((0..<(6 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        for index in 0..<150 { try write("small/file-\(index).txt", Data("row \(index)\n".utf8)) }
+        try write("odd names/with space.txt", Data("spaces".utf8))
+        try write("odd names/ünïcødé-ファイル.txt", Data("unicode".utf8))
+        try write("odd names/-leading-dash", Data("dash".utf8))
+        try write("empty", Data())
+        return written
+    }
+
+    @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
+        try await RunnerHarness.with { harness in
+            _ = try harness.cluster.sandboxOnly()
+            let root = harness.cluster.directory.appendingPathComponent("nodes")
+            let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
+            let simulated = Task { try await nodes.run() }
+            defer { simulated.cancel() }
+
+            // Given: a local repository, a password, and PVC data holding mixed files, mounted by Deployment app.
+            let repository = harness.cluster.directory.appendingPathComponent("repository").path
+            try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
+            try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+            try await harness.createClaim("data")
+            let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+            try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
+            let files = try Self.writeMixedFiles(into: volume)
+            try await harness.createDeployment("app", claims: ["data"])
+            try await harness.createConfiguration()
+
+            try await harness.running { _ in
+                // When: a session runs.
+                try await harness.createSession("e2e-1")
+                let session = try await harness.waitFor("e2e-1", .succeeded, .seconds(120))
+
+                // Then: the agent's figures reached the session, and a Snapshot names the restic snapshot.
+                let result = try #require(session.status?.volumes?.first)
+                #expect(result.pvc == "data" && result.phase == "Succeeded")
+                #expect(result.files == files.count, "\(result)")
+                let id = try #require(result.resticSnapshotID)
+                let snapshot = try NodeDecoder().decode(
+                    Snapshot.self, from: try await harness.client.get(ExecutorResource.snapshots, namespace: harness.namespace, name: "e2e-1-data"))
+                #expect(snapshot.spec.resticSnapshotID == id)
+                #expect(snapshot.spec.pvc == "data" && snapshot.spec.configuration == RunnerHarness.configurationName)
+                #expect(snapshot.spec.hostname == "\(harness.namespace)/\(RunnerHarness.configurationName)")
+
+                // And: restoring it through the agent into an empty directory gives every file back, byte for byte.
+                let restored = harness.cluster.directory.appendingPathComponent("restored")
+                try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
+                let restore = try await Processes.run("/usr/bin/env", [
+                    "RESTIC_REPOSITORY=\(repository)", "RESTIC_PASSWORD=\(RunnerHarness.password)", Processes.cairnBinary,
+                    "agent", "restore", "--snapshot", id, "--target", restored.path, "--host", "\(harness.namespace)/\(RunnerHarness.configurationName)",
+                    "--expect-tag", "pvc=data", "--result-file", harness.cluster.directory.appendingPathComponent("restore.json").path,
+                ])
+                #expect(restore.status == 0, "\(restore.stderr)")
+                for file in files {
+                    let original = try Data(contentsOf: volume.appendingPathComponent(file))
+                    let copy = try Data(contentsOf: restored.appendingPathComponent(file))
+                    #expect(copy == original, "\(file) differs after the restore")
+                }
+            }
+        }
+    }
+}
