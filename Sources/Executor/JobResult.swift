@@ -111,12 +111,16 @@ enum JobResult: Equatable, Sendable {
     /// `Failed: DeadlineExceeded: Job was active longer than specified deadline; container agent: OOMKilled, exit code 137`.
     private static func describe(_ ended: Node, _ termination: Termination?) -> String {
         var parts = [[ended["type"]?.string, ended["reason"]?.string, ended["message"]?.string].compactMap { $0 }.joined(separator: ": ")]
-        if let state = termination?.state {
-            let reason = state["reason"]?.string ?? "terminated"
-            let code = state["exitCode"]?.int.map { ", exit code \($0)" } ?? ""
-            parts.append("container \(BackupJob.containerName): \(reason)\(code)")
-        }
-        if let podReason = termination?.pod[path: "status", "reason"]?.string { parts.append("pod: \(podReason)") }
+        // Plain bindings rather than optional chains: Swift 6.3.1's release build crashes (SIL
+        // ownership verifier, "Found outside of lifetime use") on `state["exitCode"]?.int.map`.
+        guard let termination else { return parts.joined(separator: "; ") }
+        let state = termination.state
+        let reason = state["reason"]?.string ?? "terminated"
+        var code = ""
+        if let exit = state["exitCode"], let number = exit.int { code = ", exit code \(number)" }
+        parts.append("container \(BackupJob.containerName): \(reason)\(code)")
+        let pod = termination.pod
+        if let podReason = pod[path: "status", "reason"]?.string { parts.append("pod: \(podReason)") }
         return parts.joined(separator: "; ")
     }
 }
