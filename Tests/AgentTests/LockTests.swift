@@ -143,10 +143,10 @@ import SystemPackage
     /// A restic killed together with its agent is reparented, and may wait as a zombie until PID 1
     /// reaps it (here PID 1 does not): its lock must still count as a dead process's.
     @Test func givenAZombieAndARunningProcess_ThenOnlyTheRunningOneHoldsItsLockAlive() async throws {
-        try await Processes.streaming("/bin/sh", ["-c", "sleep 0.5 & echo $!; echo $$; exec sleep 6"]) { lines in
+        try await Processes.streaming("/bin/sh", ["-c", "sleep 0.5 & echo $!; echo $$; exec sleep 120"]) { lines in
             let zombie = try #require(Int(try await lines.firstLine { _ in true }))
             let running = try #require(Int(try await lines.firstLine { _ in true }))
-            try await eventually("the background sleep to end, unreaped by the shell that exec-ed sleep", .seconds(5)) { Host.isZombie(zombie) }
+            try await eventually("the background sleep to end, unreaped by the shell that exec-ed sleep", .seconds(20)) { Host.isZombie(zombie) }
 
             #expect(!Host.processExists(zombie))
             #expect(Host.processExists(running))
