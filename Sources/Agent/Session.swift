@@ -170,10 +170,22 @@ enum Host {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Whether a process with this ID exists here (EPERM: it exists, owned by someone else).
+    /// Whether a process with this ID runs here (EPERM: it exists, owned by someone else). A zombie
+    /// does not: a restic killed with its parent waits as one until someone reaps it, and its lock
+    /// is as stale as a vanished process's.
     static func processExists(_ pid: Int) -> Bool {
         guard pid > 0, pid <= Int(Int32.max) else { return false }
-        return kill(pid_t(pid), 0) == 0 || errno == EPERM
+        guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return false }
+        return !isZombie(pid)
+    }
+
+    /// Reads the state in `/proc/<pid>/stat` (after the command's closing parenthesis).
+    static func isZombie(_ pid: Int) -> Bool {
+        guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+              let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.endIndex
+        else { return false }  // no /proc (not Linux): count the process as running, the safe side
+        let state = stat[close + 2]
+        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
     }
 }
 

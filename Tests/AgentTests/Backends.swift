@@ -36,11 +36,16 @@ enum Moto {
         ]
     }
 
+    /// Starts moto on a port the kernel picks (`-p 0`; it logs the one it got), so that no other
+    /// test's server can take it between a free-port probe and moto's bind.
     static func with<T: Sendable>(in directory: TestDirectory, _ body: (Int) async throws -> T) async throws -> T {
-        let port = try Ports.free()
-        return try await withServer(
-            "moto_server", ["-H", "127.0.0.1", "-p", String(port)], port: port, log: directory.url.appendingPathComponent("moto.log")
-        ) { try await body(port) }
+        let log = directory.url.appendingPathComponent("moto.log")
+        return try await withServer("moto_server", ["-H", "127.0.0.1", "-p", "0"], log: log, listening: {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""  // not written yet: not ready
+            guard let range = text.range(of: "Running on http://127.0.0.1:") else { return nil }
+            let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+            return port.flatMap { Ports.answers($0) ? $0 : nil }
+        }) { port in try await body(port) }
     }
 }
 
@@ -109,8 +114,8 @@ struct SSHServer {
         let server = SSHServer(
             port: port, user: String(cString: getpwuid(getuid()).pointee.pw_name),
             privateKey: try String(contentsOf: userKey, encoding: .utf8), knownHosts: "[127.0.0.1]:\(port) \(hostPublic)\n", root: root)
-        return try await withServer(sshd, ["-D", "-e", "-f", config.path], port: port, log: root.appendingPathComponent("sshd.log")) {
-            try await body(server)
-        }
+        return try await withServer(sshd, ["-D", "-e", "-f", config.path], log: root.appendingPathComponent("sshd.log"), listening: {
+            Ports.answers(port) ? port : nil
+        }) { _ in try await body(server) }
     }
 }

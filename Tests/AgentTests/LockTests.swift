@@ -1,4 +1,4 @@
-import Agent
+@testable import Agent
 import CairnAPI
 import CairnTesting
 import Foundation
@@ -138,6 +138,20 @@ import SystemPackage
             try await writer.finish()
         }
         #expect(Processes.code(live.terminationStatus) == 0)
+    }
+
+    /// A restic killed together with its agent is reparented, and may wait as a zombie until PID 1
+    /// reaps it (here PID 1 does not): its lock must still count as a dead process's.
+    @Test func givenAZombieAndARunningProcess_ThenOnlyTheRunningOneHoldsItsLockAlive() async throws {
+        try await Processes.streaming("/bin/sh", ["-c", "sleep 0.5 & echo $!; echo $$; exec sleep 120"]) { lines in
+            let zombie = try #require(Int(try await lines.firstLine { _ in true }))
+            let running = try #require(Int(try await lines.firstLine { _ in true }))
+            try await eventually("the background sleep to end, unreaped by the shell that exec-ed sleep", .seconds(20)) { Host.isZombie(zombie) }
+
+            #expect(!Host.processExists(zombie))
+            #expect(Host.processExists(running))
+            #expect(!Host.processExists(Int(Int32.max)))
+        }
     }
 
     /// A real kubelet signals the container's first process; the sandbox's signals the whole

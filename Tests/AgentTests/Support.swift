@@ -199,8 +199,10 @@ enum Ports {
 }
 
 /// Runs a server process while `body` runs, then stops it with SIGTERM (SIGKILL after 5 s).
+/// `listening` reads the port it serves on (from its log, say) once it answers, else nil.
 func withServer<T: Sendable>(
-    _ executable: String, _ arguments: [String], port: Int, log: URL, _ body: () async throws -> T
+    _ executable: String, _ arguments: [String], log: URL, listening: @escaping @Sendable () -> Int?,
+    _ body: (Int) async throws -> T
 ) async throws -> T {
     guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw HarnessError(description: "cannot create \(log.path)") }
     let out = try FileDescriptor.open(FilePath(log.path), .writeOnly, options: [.append])
@@ -212,15 +214,14 @@ func withServer<T: Sendable>(
         executableSpec, arguments: Arguments(arguments), platformOptions: options, input: .none,
         output: .fileDescriptor(out, closeAfterSpawningProcess: true), error: .fileDescriptor(err, closeAfterSpawningProcess: true)
     ) { execution in
+        let port: Int
         do {
-            try await eventually("\(executable) answering on 127.0.0.1:\(port)", .seconds(20), interval: .milliseconds(100)) {
-                Ports.answers(port)
-            }
+            port = try await eventually("\(executable) answering on 127.0.0.1", .seconds(20), interval: .milliseconds(100)) { listening() }
         } catch {
             let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""  // the log only decorates the failure
             throw HarnessError(description: "\(error); its log: \(said)")
         }
-        let value = try await body()
+        let value = try await body(port)
         try? execution.send(signal: .terminate)  // it may have ended already
         return value
     }
