@@ -10,8 +10,11 @@ import YAML
 /// environment, copies channel 0 to its stdin and its stdout and stderr to channels 1 and 2, then
 /// writes the kubelet's `Status` on channel 3 and closes. A client that goes away ends the process.
 struct ExecSession: Sendable {
-    /// How long to wait for the client's close frame after sending ours.
-    static let closeTimeout: Duration = .seconds(5)
+    /// How long to wait for the client's close frame after sending ours. Our frames may still sit
+    /// in socket buffers when the close is sent (5 MiB of output does), and a client on a loaded
+    /// machine answers only after reading them all: at 5 s the server cut such a client off
+    /// mid-stream ("I/O on closed channel") in full test runs on two busy cores.
+    static let closeTimeout: Duration = .seconds(30)
 
     let plan: ExecPlan
     let store: ObjectStore
