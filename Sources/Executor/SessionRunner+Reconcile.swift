@@ -70,6 +70,9 @@ extension SessionRunner {
             }
             try await writeStatus(node, status)
             recorder.record(node, type: .normal, reason: "Started", message: "created backup Job \(created.name) for \(run.claims.joined(separator: ", "))")
+            if !run.hooksNotRun.isEmpty {
+                recorder.record(node, type: .warning, reason: "HooksNotRun", message: SessionPlan.hooksNotRunMessage(run))
+            }
             logger.info("started backup Job \(created.name)", metadata: ["key": "\(key)", "node": "\(run.node ?? "any")"])
             return .done
         }

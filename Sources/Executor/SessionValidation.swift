@@ -76,6 +76,8 @@ struct BackupRun: Sendable, Equatable {
     var deadlineSeconds: Int?
     var retries: Int
     var excludes: [String]
+    /// The configuration's `preBackup` and `postBackup` hooks, which this version does not run yet.
+    var hooksNotRun: [String] = []
 }
 
 /// Checks a BackupSession's configuration and everything it names, and turns them into a
@@ -112,7 +114,8 @@ enum SessionValidation {
             securityContext: TargetVolumes.securityContext(target: inputs.target, claims: claims, pods: inputs.pods),
             repository: repository, repositoryClaim: storage.spec.backend.local?.pvc != nil ? storage.spec.backend.local : nil,
             region: storage.spec.backend.s3?.region, encryptionSecret: secret, credentials: credentials,
-            timeout: timeout, deadlineSeconds: seconds, retries: retries, excludes: configuration.spec.volumes?.exclude ?? [])
+            timeout: timeout, deadlineSeconds: seconds, retries: retries, excludes: configuration.spec.volumes?.exclude ?? [],
+            hooksNotRun: ((configuration.spec.hooks?.preBackup ?? []) + (configuration.spec.hooks?.postBackup ?? [])).map(\.name))
     }
 
     private static func ref(_ configuration: BackupConfiguration) -> SessionFailure.Ref {

@@ -47,6 +47,23 @@ import YAML
         }
     }
 
+    @Test func givenAConfigurationWithHooks_whenItsSessionStarts_thenAWarningSaysTheHooksAreNotRunYet() async throws {
+        try await RunnerHarness.with { harness in
+            try await harness.createFixtures { configuration in
+                configuration.spec.hooks = Hooks(preBackup: [Hook(name: "dump", exec: ExecAction(command: ["pg_dump", "orders"]))])
+            }
+            try await harness.running { runner in
+                try await harness.createSession("s1")
+                try await harness.waitFor("s1", .running)
+                let warnings = try await harness.events(about: "s1", runner: runner).filter { $0["reason"] == "HooksNotRun" }
+                #expect(warnings.count == 1)
+                #expect(warnings.first?["type"] == "Warning")
+                #expect(warnings.first?["message"]?.string == "BackupConfiguration \(harness.namespace)/\(RunnerHarness.configurationName): "
+                    + "spec.hooks (dump) are not run by this version of Cairn yet, so this backup copies the volumes as they are, without them")
+            }
+        }
+    }
+
     @Test func givenARunningSession_whenItsJobIsDeleted_thenTheSessionFailsAsJobDeleted() async throws {
         try await RunnerHarness.with { harness in
             try await harness.createFixtures()
