@@ -166,7 +166,8 @@ struct ControllerCommand: AsyncParsableCommand {
         executor.agentImage = agentImage
         let controllers = ControllerService(
             client: client, namespaces: namespace.isEmpty ? [nil] : Array(Set(namespace)).sorted(), workers: workers,
-            executor: executor, election: election, readiness: readiness, logger: logger)
+            executor: executor, election: election, electionClient: KubeClient(connection: connection, options: clientOptions),
+            readiness: readiness, logger: logger)
         var services: [any Service] = [controllers]
         if let address = try BindAddress.parse(healthProbeBindAddress, flag: "--health-probe-bind-address") {
             services.append(HTTPEndpoint.probes(flag: "--health-probe-bind-address", address: address, readiness: readiness, logger: logger))

@@ -16,6 +16,10 @@ struct ControllerService: Service {
     let executor: SessionRunner.Options
     /// The Lease to campaign for; nil to reconcile without leader election.
     let election: LeaderElector.Options?
+    /// The client the Lease is renewed through: its own, as controller-runtime gives leader
+    /// election its own, so that a burst of the reconcilers' lists and writes (each informer
+    /// listing at start) never delays a renewal past the renew deadline.
+    let electionClient: KubeClient
     let readiness: Readiness
     let logger: Logger
 
@@ -36,7 +40,7 @@ struct ControllerService: Service {
         isLeader.record(0)
         var electionLogger = Logger(label: "cairn.leader-election")
         electionLogger.logLevel = logger.logLevel
-        let elector = LeaderElector(client: client, options: options, logger: electionLogger)
+        let elector = LeaderElector(client: electionClient, options: options, logger: electionLogger)
         let lease = "\(options.namespace)/\(options.name)"
         readiness.set(.campaigning(lease: lease, observedHolder: { elector.observedLeader }))
         logger.info("campaigning for the Lease", metadata: ["lease": "\(lease)", "identity": "\(options.identity)"])
