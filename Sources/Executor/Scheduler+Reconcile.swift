@@ -52,11 +52,11 @@ extension Scheduler {
         var input = SchedulePlanner.Input(namespace: key.namespace, configuration: key.name, index: index, session: session, now: now)
         input.startingDeadline = configuration.spec.startingDeadline
         input.concurrencyPolicy = configuration.spec.concurrencyPolicy
-        input.createdAt = configuration.metadata.creationTimestamp.flatMap(Self.parseTime)
+        input.createdAt = configuration.metadata.creationTimestamp.flatMap(KubeTime.date)
         for run in sessions.byIndex(name: Self.configurationIndex, value: key.description) {
             guard run[path: "spec", "session"]?.string == session.name else { continue }
             if run[path: "spec", "trigger"]?.string == Trigger.scheduled.rawValue,
-               let time = run[path: "spec", "scheduledTime"]?.string.flatMap(Self.parseTime) {
+               let time = run[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) {
                 input.lastScheduledTime = max(input.lastScheduledTime ?? time, time)
             }
             if Self.isActive(run) { input.activeSession = min(input.activeSession ?? run.objectName, run.objectName) }
@@ -70,13 +70,6 @@ extension Scheduler {
               session[path: "metadata", "annotations", skippedAnnotation] == nil else { return false }
         let phase = session[path: "status", "phase"]?.string.flatMap(SessionPhase.init(rawValue:))
         return [nil, .pending, .queued, .running].contains(phase)
-    }
-
-    static func parseTime(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 }
 

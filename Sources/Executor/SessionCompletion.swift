@@ -142,16 +142,8 @@ struct SessionCompletion: Sendable {
 
     /// Go's form of the time between two RFC 3339 times, in whole seconds (`1m30s`).
     static func duration(from start: String?, to end: String) -> String? {
-        guard let start, let from = parse(start), let to = parse(end) else { return nil }
+        guard let start, let from = KubeTime.date(start), let to = KubeTime.date(end) else { return nil }
         return KubeDuration.seconds(Int64(max(0, to.timeIntervalSince(from)).rounded())).description
-    }
-
-    static func parse(_ time: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: time) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: time)
     }
 
     /// The configuration's status with this record as its last (and last successful) backup, or
@@ -166,7 +158,7 @@ struct SessionCompletion: Sendable {
     private static func supersedes(_ record: BackupRecord, _ existing: BackupRecord?) -> Bool {
         guard let existing else { return true }
         if existing.backupSession == record.backupSession { return existing != record }
-        guard let new = parse(record.time), let old = parse(existing.time) else { return true }
+        guard let new = KubeTime.date(record.time), let old = KubeTime.date(existing.time) else { return true }
         return new >= old
     }
 }
