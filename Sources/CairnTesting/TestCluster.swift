@@ -124,6 +124,36 @@ public struct TestCluster: Sendable {
 
     /// `apiextensions.k8s.io/v1 customresourcedefinitions`.
     public static let customResourceDefinitions = Resource(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
+
+    /// The CRD of a database operator's `PostgresCluster` (`db.example.com/v1`, short name `pgc`):
+    /// a custom kind for blueprints to list in `spec.subjects`.
+    public static let postgresClusterCRD = """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: postgresclusters.db.example.com}
+        spec:
+          group: db.example.com
+          scope: Namespaced
+          names: {plural: postgresclusters, singular: postgrescluster, kind: PostgresCluster, listKind: PostgresClusterList, shortNames: [pgc]}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+
+        """
+
+    /// `db.example.com/v1 postgresclusters`.
+    public static let postgresClusters = Resource(group: "db.example.com", version: "v1", plural: "postgresclusters", namespaced: true)
+
+    /// Creates ``postgresClusterCRD`` and waits until discovery serves it.
+    public func installPostgresClusterCRD() async throws {
+        _ = try await client.create(Self.customResourceDefinitions, try YAML.parse(Self.postgresClusterCRD))
+        try await eventually("discovery to serve postgresclusters", timeout: .seconds(20)) {
+            try await client.serverResources(forGroupVersion: "db.example.com/v1").contains { $0.name == "postgresclusters" }
+        }
+    }
     /// `v1 namespaces`.
     public static let namespaces = Resource(group: "", version: "v1", plural: "namespaces", namespaced: false)
 

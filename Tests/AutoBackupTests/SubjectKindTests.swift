@@ -79,7 +79,7 @@ extension AutoBackupSandboxTests {
     }
 }
 
-let postgresClusters = Resource(group: "db.example.com", version: "v1", plural: "postgresclusters", namespaced: true)
+let postgresClusters = TestCluster.postgresClusters
 let postgresClusterSubject: Node = .mapping(["apiGroup": "db.example.com", "kind": "PostgresCluster"])
 let deploymentSubject: Node = .mapping(["apiGroup": "apps", "kind": "Deployment"])
 
@@ -94,27 +94,7 @@ func withSubjects(_ blueprint: Node, _ subjects: [Node]) -> Node {
 
 extension Harness {
     /// Creates the CRD of a database operator's `PostgresCluster` and waits until discovery serves it.
-    func installPostgresClusterCRD() async throws {
-        let crd = try YAML.parse("""
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata: {name: postgresclusters.db.example.com}
-            spec:
-              group: db.example.com
-              scope: Namespaced
-              names: {plural: postgresclusters, singular: postgrescluster, kind: PostgresCluster, listKind: PostgresClusterList}
-              versions:
-              - name: v1
-                served: true
-                storage: true
-                schema:
-                  openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-            """)
-        _ = try await client.create(TestCluster.customResourceDefinitions, crd)
-        try await eventually("discovery to serve postgresclusters", .seconds(20)) {
-            try await client.serverResources(forGroupVersion: "db.example.com/v1").contains { $0.name == "postgresclusters" }
-        }
-    }
+    func installPostgresClusterCRD() async throws { try await cluster.installPostgresClusterCRD() }
 
     /// Creates the postgres blueprint listing `subjects`.
     @discardableResult

@@ -8,22 +8,7 @@ import YAML
 /// `cairn explain` on a kind a blueprint lists in `spec.subjects` beyond the built-in ones, such as
 /// a database custom resource: named as kubectl names it, offline and live.
 @Suite struct ExplainCustomKindTests {
-    static let crd = """
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: postgresclusters.db.example.com}
-        spec:
-          group: db.example.com
-          scope: Namespaced
-          names: {plural: postgresclusters, singular: postgrescluster, kind: PostgresCluster, listKind: PostgresClusterList, shortNames: [pgc]}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            schema:
-              openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-
-        """
+    static let crd = TestCluster.postgresClusterCRD
 
     /// The CLI tests' blueprint in `namespace`, listing PostgresCluster as its subject.
     static func blueprint(namespace: String) -> String {
@@ -73,11 +58,8 @@ import YAML
     @Test func givenACustomResourceInTheCluster_whenExplainedByItsQualifiedPlural_thenItRendersAndIsNotCreatedYet() async throws {
         try await TestCluster.with { cluster in
             try await cluster.installCRDs()
-            _ = try await cluster.client.create(TestCluster.customResourceDefinitions, try YAML.parse(Self.crd))
-            let clusters = Resource(group: "db.example.com", version: "v1", plural: "postgresclusters", namespaced: true)
-            try await eventually("discovery to serve postgresclusters", .seconds(20)) {
-                try await cluster.client.serverResources(forGroupVersion: "db.example.com/v1").contains { $0.name == "postgresclusters" }
-            }
+            try await cluster.installPostgresClusterCRD()
+            let clusters = TestCluster.postgresClusters
             _ = try await cluster.client.create(CairnResource.blueprints, namespace: cluster.namespace, try YAML.parse(Self.blueprint(namespace: cluster.namespace)))
             _ = try await cluster.client.create(clusters, namespace: cluster.namespace, try YAML.parse(Self.cluster(namespace: cluster.namespace)))
 
