@@ -12,6 +12,8 @@ import Foundation
 ///   session exists (created, skipped, finished or deleted from history but newer) is never made again.
 /// - With `Forbid` (the default), a run that comes while a session is still active is recorded as
 ///   a Skipped BackupSession, so `kubectl get backupsessions` shows that it was not taken and why.
+/// - With `Replace`, such a run deletes the active sessions first (their Jobs go with them, as a
+///   CronJob's do), then is created; with `Allow` it is created beside them.
 /// - A paused session creates nothing.
 public enum SchedulePlanner {
     /// What the planner is told about one session.
@@ -28,8 +30,8 @@ public enum SchedulePlanner {
         public var concurrencyPolicy: ConcurrencyPolicy?
         /// The latest `spec.scheduledTime` among this session's scheduled BackupSessions.
         public var lastScheduledTime: Date?
-        /// An active (Pending, Queued, Running) BackupSession of this session, scheduled or manual.
-        public var activeSession: String?
+        /// The active (Pending, Queued, Running) BackupSessions of this session, scheduled or manual.
+        public var activeSessions: [String] = []
         /// When the configuration was created: the earliest time a run may be caught up from when
         /// no session was scheduled yet.
         public var createdAt: Date?
@@ -51,6 +53,8 @@ public enum SchedulePlanner {
         case create(name: String, scheduledTime: Date)
         /// Create BackupSession `name` for that run with phase Skipped, `reason` and `message`.
         case skip(name: String, scheduledTime: Date, reason: String, message: String)
+        /// Delete the active BackupSessions `replacing`, then create `name` for that run.
+        case replace(name: String, scheduledTime: Date, replacing: [String])
     }
 
     /// The decision for one session.
@@ -103,11 +107,17 @@ public enum SchedulePlanner {
 
     private static func action(for due: Date, _ input: Input) -> Action {
         let name = SessionNaming.scheduledSession(configuration: input.configuration, session: input.session.name, scheduledTime: due)
-        if let active = input.activeSession, (input.concurrencyPolicy ?? .forbid) == .forbid {
+        let active = input.activeSessions.sorted()
+        guard let first = active.first else { return .create(name: name, scheduledTime: due) }
+        switch input.concurrencyPolicy ?? .forbid {
+        case .forbid:
             return .skip(name: name, scheduledTime: due, reason: skippedReason,
-                         message: "BackupSession \(active) of session \(input.session.name) is still active and concurrencyPolicy is Forbid")
+                         message: "BackupSession \(first) of session \(input.session.name) is still active and concurrencyPolicy is Forbid")
+        case .replace:
+            return .replace(name: name, scheduledTime: due, replacing: active)
+        case .allow:
+            return .create(name: name, scheduledTime: due)
         }
-        return .create(name: name, scheduledTime: due)
     }
 
     private static func startingDeadline(_ input: Input) throws -> TimeInterval? {

@@ -7,13 +7,12 @@ import YAML
 extension Scheduler {
     /// Creates the BackupSession a plan asks for; one that exists already is left as it is.
     func carryOut(_ action: SchedulePlanner.Action, session: String, configuration: BackupConfiguration) async throws {
-        let namespace = configuration.metadata.namespace ?? ""
         switch action {
         case .create(let name, let scheduledTime):
-            guard try await create(Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)) != nil else { return }
-            let lateness = clock.now.timeIntervalSince(scheduledTime)
-            counters.withLock { $0.created += 1; $0.lateness.append(lateness) }
-            logger.info("created BackupSession", metadata: ["namespace": "\(namespace)", "name": "\(name)", "lateness": "\(lateness)"])
+            try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
+        case .replace(let name, let scheduledTime, let replacing):
+            try await delete(replacing, for: name, of: configuration)
+            try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
         case .skip(let name, let scheduledTime, let reason, let message):
             var object = Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)
             object.metadata.annotations = [Self.skippedAnnotation: reason]
@@ -21,6 +20,38 @@ extension Scheduler {
             counters.withLock { $0.skipped += 1 }
             try await writeSkipped(created, reason: reason, message: message)
         }
+    }
+
+    /// Creates the BackupSession that runs the run at `scheduledTime`, counting its lateness.
+    private func createToRun(_ name: String, session: String, scheduledTime: Date, of configuration: BackupConfiguration) async throws {
+        guard try await create(Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)) != nil else { return }
+        let lateness = clock.now.timeIntervalSince(scheduledTime)
+        counters.withLock { $0.created += 1; $0.lateness.append(lateness) }
+        logger.info("created BackupSession", metadata: [
+            "namespace": "\(configuration.metadata.namespace ?? "")", "name": "\(name)", "lateness": "\(lateness)",
+        ])
+    }
+
+    /// Deletes the active sessions `names` for the newer run `newer` (their Jobs, and so their
+    /// Pods, go with them through garbage collection), with a Normal Event on the configuration.
+    /// One already gone counts as deleted: a pass cut short between the deletes and the create
+    /// finds no active session next time and only creates.
+    private func delete(_ names: [String], for newer: String, of configuration: BackupConfiguration) async throws {
+        let namespace = configuration.metadata.namespace ?? ""
+        var deleted: [String] = []
+        for name in names {
+            do {
+                _ = try await client.delete(ExecutorResource.sessions, namespace: namespace, name: name, propagationPolicy: .background)
+            } catch let error as KubeError where error.kind == .notFound {
+                continue
+            }
+            deleted.append(name)
+            counters.withLock { $0.replaced += 1 }
+            logger.info("deleted BackupSession to replace it", metadata: ["namespace": "\(namespace)", "name": "\(name)", "by": "\(newer)"])
+        }
+        guard !deleted.isEmpty else { return }
+        recorder.record(Self.reference(configuration), type: .normal, reason: Self.replacedReason,
+                        message: "deleted active BackupSession \(deleted.joined(separator: ", ")) and its Job for the newer run \(newer), as concurrencyPolicy is Replace")
     }
 
     /// Creates `session`; nil when it exists already.

@@ -59,7 +59,7 @@ extension Scheduler {
                let time = run[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) {
                 input.lastScheduledTime = max(input.lastScheduledTime ?? time, time)
             }
-            if Self.isActive(run) { input.activeSession = min(input.activeSession ?? run.objectName, run.objectName) }
+            if Self.isActive(run) { input.activeSessions.append(run.objectName) }
         }
         return input
     }

@@ -39,6 +39,8 @@ public final class Scheduler: Sendable {
         public var created = 0
         /// Skipped BackupSessions recorded.
         public var skipped = 0
+        /// Active BackupSessions deleted to make way for a newer run under `Replace`.
+        public var replaced = 0
         /// Creates answered 409 AlreadyExists: the run was there already.
         public var alreadyExisted = 0
         /// Runs not made because they were past `startingDeadline`.
@@ -57,6 +59,8 @@ public final class Scheduler: Sendable {
     public static let skippedAnnotation = "cairn.dev/skipped"
     /// The Warning reason when a run was missed by more than `startingDeadline`.
     public static let missedReason = "MissedSchedule"
+    /// The Normal reason when `Replace` deleted active sessions for a newer run.
+    public static let replacedReason = "Replaced"
 
     /// The session informer's index from `<namespace>/<configuration>` to its BackupSessions.
     static let configurationIndex = "configuration"

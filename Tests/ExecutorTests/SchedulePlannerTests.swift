@@ -75,20 +75,28 @@ import Testing
     func givenAnActiveSession_andForbid_whenTheNextRunComes_thenASkippedSessionRecordsIt(_ policy: ConcurrencyPolicy?) throws {
         let plan = try SchedulePlanner.plan(Self.input(now: "2026-11-21T11:00:02Z", last: "2026-11-21T10:00:00Z") {
             $0.concurrencyPolicy = policy
-            $0.activeSession = "deployment-pg-hourly-202611211000"
+            $0.activeSessions = ["deployment-pg-hourly-manual", "deployment-pg-hourly-202611211000"]
         })
         #expect(plan.action == .skip(
             name: Self.name("2026-11-21T11:00:00Z"), scheduledTime: utc("2026-11-21T11:00:00Z"), reason: "ConcurrencyForbidden",
             message: "BackupSession deployment-pg-hourly-202611211000 of session hourly is still active and concurrencyPolicy is Forbid"))
     }
 
-    @Test(arguments: [ConcurrencyPolicy.allow, .replace])
-    func givenAnActiveSession_andAllowOrReplace_whenTheNextRunComes_thenItIsCreated(_ policy: ConcurrencyPolicy) throws {
+    @Test func givenAnActiveSession_andAllow_whenTheNextRunComes_thenItIsCreatedBesideIt() throws {
         let plan = try SchedulePlanner.plan(Self.input(now: "2026-11-21T11:00:02Z", last: "2026-11-21T10:00:00Z") {
-            $0.concurrencyPolicy = policy
-            $0.activeSession = "deployment-pg-hourly-202611211000"
+            $0.concurrencyPolicy = .allow
+            $0.activeSessions = ["deployment-pg-hourly-202611211000"]
         })
         #expect(plan.action == .create(name: Self.name("2026-11-21T11:00:00Z"), scheduledTime: utc("2026-11-21T11:00:00Z")))
+    }
+
+    @Test func givenTwoActiveSessions_andReplace_whenTheNextRunComes_thenBothAreReplacedByIt() throws {
+        let plan = try SchedulePlanner.plan(Self.input(now: "2026-11-21T11:00:02Z", last: "2026-11-21T10:00:00Z") {
+            $0.concurrencyPolicy = .replace
+            $0.activeSessions = ["deployment-pg-hourly-manual", "deployment-pg-hourly-202611211000"]
+        })
+        #expect(plan.action == .replace(name: Self.name("2026-11-21T11:00:00Z"), scheduledTime: utc("2026-11-21T11:00:00Z"),
+                                        replacing: ["deployment-pg-hourly-202611211000", "deployment-pg-hourly-manual"]))
     }
 
     @Test func givenNoSessionYet_butARunMissedSinceTheConfigurationWasCreated_whenPlanned_thenThatRunIsCaughtUp() throws {

@@ -135,6 +135,53 @@ import YAML
         }
     }
 
+    @Test func givenARunningSessionWithAJob_andReplace_whenTheNextRunComes_thenItAndItsJobAreDeleted_andTheNewRunIsCreated() async throws {
+        try await SchedulerHarness.with { harness in
+            // Given: a configuration with Replace, and a Running manual session that owns a Job.
+            try await harness.createConfiguration([Self.hourly]) { $0.concurrencyPolicy = .replace }
+            let manual = BackupSession(
+                metadata: ObjectMeta(name: "deployment-pg-hourly-manual", namespace: harness.namespace),
+                spec: BackupSessionSpec(configuration: SchedulerHarness.configuration, session: "hourly", trigger: .manual))
+            let old = try await harness.client.create(ExecutorResource.sessions, namespace: harness.namespace, manual)
+            let job: Node = .mapping([
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": .mapping([
+                    "name": "deployment-pg-hourly-manual",
+                    "ownerReferences": .sequence([.mapping([
+                        "apiVersion": "cairn.dev/v1alpha1", "kind": "BackupSession", "name": "deployment-pg-hourly-manual",
+                        "uid": .string(old.metadata.uid ?? ""), "controller": true, "blockOwnerDeletion": true,
+                    ])]),
+                ]),
+                "spec": .mapping(["template": .mapping(["spec": .mapping([
+                    "restartPolicy": "Never", "containers": .sequence([.mapping(["name": "agent", "image": "cairn"])]),
+                ])])]),
+            ])
+            _ = try await harness.client.create(ExecutorResource.jobs, namespace: harness.namespace, job)
+            let first = try harness.next("0 * * * *")
+            try await harness.withScheduler { scheduler in
+                try await harness.waitForNextBackup(first)
+                // When: the next run comes.
+                harness.clock.advance(to: first.addingTimeInterval(1))
+                // Then: the new run exists, the old session is gone and its Job went with it.
+                try await eventually("only the new run to remain", .seconds(20)) {
+                    try await harness.sessions().map(\.metadata.name) == [Self.name(first)]
+                }
+                try await eventually("the old session's Job to be collected", .seconds(20)) {
+                    try await harness.client.list(ExecutorResource.jobs, namespace: harness.namespace).items.isEmpty
+                }
+                let events = try await eventually("a Replaced Event", .seconds(20)) {
+                    let found = try await harness.events(reason: "Replaced")
+                    return found.isEmpty ? nil : found
+                }
+                #expect(events[0]["message"]?.string
+                    == "deleted active BackupSession deployment-pg-hourly-manual and its Job for the newer run \(Self.name(first)), as concurrencyPolicy is Replace")
+                #expect(scheduler.statistics.replaced == 1)
+                #expect(scheduler.statistics.created == 1)
+                #expect(try await harness.sessions().first?.status?.phase != .skipped)
+            }
+        }
+    }
+
     @Test func givenAnInvalidSchedule_thenTheConditionAndAWarningNameTheField_andFixingItClearsThem() async throws {
         try await SchedulerHarness.with { harness in
             try await harness.createConfiguration([SessionSpec(name: "hourly", schedule: "61 * * * *")])
