@@ -35,6 +35,8 @@ public enum FailureClassifier {
         case .repositoryMissing: return AgentFailure(.repositoryMissing, fatal, resticExitCode: exitCode)
         case .lockFailed: return AgentFailure(.locked, fatal, resticExitCode: exitCode)
         case .interrupted: return AgentFailure(.interrupted, "restic was interrupted", resticExitCode: exitCode)
+        case .unknown(let code) where code > 128 && code < 128 + 65:
+            return AgentFailure(.resticFailed, killedMessage(signal: code - 128, fatal: stderr.isEmpty ? nil : fatal), resticExitCode: exitCode)
         default: break
         }
         let reason: FailureReason
@@ -54,6 +56,14 @@ public enum FailureClassifier {
             reason = .resticFailed
         }
         return AgentFailure(reason, fatal, resticExitCode: exitCode)
+    }
+
+    /// What a restic ended by a signal (128 + the signal, as ``Restic`` reports it) is told as.
+    static func killedMessage(signal: Int32, fatal: String?) -> String {
+        let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGHUP: "SIGHUP", SIGQUIT: "SIGQUIT"]
+        let name = names[signal].map { " (\($0))" } ?? ""
+        let cause = signal == SIGKILL ? ", most likely by the out-of-memory killer or from outside the Pod; its lock stays in the repository until it is stale" : ""
+        return "restic was killed by signal \(signal)\(name)\(cause)" + (fatal.map { "; \($0)" } ?? "")
     }
 
     static let wrongPasswordMessage =

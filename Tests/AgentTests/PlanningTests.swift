@@ -38,6 +38,14 @@ import YAML
         #expect(failure.message == "restic: Fatal: something nobody planned for")
     }
 
+    @Test func givenResticKilledBySIGKILL_ThenTheMessageSaysSo_andThatItsLockStays() {
+        let failure = FailureClassifier.classify(code: 128 + SIGKILL, stderr: [])
+
+        #expect(failure.reason == .resticFailed)
+        #expect(failure.message == "restic was killed by signal 9 (SIGKILL), most likely by the out-of-memory killer or from outside the Pod; "
+            + "its lock stays in the repository until it is stale")
+    }
+
     private static func lock(_ id: String, age: Duration, live: Bool = false) -> ObservedLock {
         ObservedLock(id: id, exclusive: false, hostname: "node", pid: 7, age: age, liveHere: live)
     }
