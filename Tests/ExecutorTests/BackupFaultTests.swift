@@ -1,0 +1,138 @@
+import CairnAPI
+import CairnTesting
+import Executor
+import Foundation
+import Kube
+import SandboxNodes
+import Testing
+import YAML
+
+/// Backups cut short, with nothing played by the test: the runner creates the Job, the simulated
+/// kubelet runs the real `cairn agent`, which runs the real restic against a local repository.
+@Suite struct BackupFaultTests {
+    /// The repository, the volume and the simulated nodes of one test.
+    struct Setup {
+        var repository: URL
+        var volume: URL
+        var nodes: Task<Void, any Error>
+        var host: String
+        var environment: [String] { ["RESTIC_REPOSITORY=\(repository.path)", "RESTIC_PASSWORD=\(RunnerHarness.password)"] }
+    }
+
+    /// Starts a simulated node; makes a local repository, the password, PVC `data` holding 32 MiB
+    /// of random data, Deployment `app` mounting it, and its configuration with `edit` applied.
+    static func setUp(_ harness: RunnerHarness, configuration edit: @escaping (inout BackupConfiguration) -> Void) async throws -> Setup {
+        _ = try harness.cluster.sandboxOnly()
+        let root = harness.cluster.directory.appendingPathComponent("nodes")
+        let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
+        let task = Task { try await nodes.run() }
+        let repository = harness.cluster.directory.appendingPathComponent("repository")
+        try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository.path) }
+        try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+        try await harness.createClaim("data")
+        let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+        try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        for index in 0..<8 { try random.readData(ofLength: 4 << 20).write(to: volume.appendingPathComponent("part-\(index).bin")) }
+        try random.close()
+        try await harness.createDeployment("app", claims: ["data"])
+        try await harness.createConfiguration { edit(&$0) }
+        return Setup(repository: repository, volume: volume, nodes: task, host: "\(harness.namespace)/\(RunnerHarness.configurationName)")
+    }
+
+    @Test func givenABackupKilledMidway_whenTheNextRunComes_thenItSucceeds_andNoLockIsLeftBehind() async throws {
+        try await RunnerHarness.with { harness in
+            // Given: a PVC of random data, backed up with a 20 s deadline (which is also the age
+            // past which the agent counts a lock as stale) and no retries.
+            let setup = try await Self.setUp(harness) {
+                $0.spec.timeout = "20s"
+                $0.spec.retries = 0
+            }
+            defer { setup.nodes.cancel() }
+            let locks = setup.repository.appendingPathComponent("locks")
+
+            try await harness.running { _ in
+                // When: restic is killed with SIGKILL while it holds its lock.
+                try await harness.createSession("killed")
+                let restic = try await eventually("restic to hold its lock", .seconds(60), interval: .milliseconds(10)) { () -> Int32? in
+                    guard try Self.lockFiles(locks).count == 1 else { return nil }
+                    return try await Self.resticProcess(host: setup.host)
+                }
+                #expect(kill(restic, SIGKILL) == 0)
+                let killedAt = ContinuousClock.now
+
+                // Then: that session fails, saying why, and its lock stays in the repository.
+                let failed = try await harness.waitFor("killed", .failed, .seconds(60))
+                #expect(failed.status?.message?.hasPrefix("restic was killed by signal 9 (SIGKILL)") == true, "\(String(describing: failed.status))")
+                #expect(try Self.lockFiles(locks).count == 1, "restic cannot remove a lock when it is killed")
+                #expect(try await harness.client.list(ExecutorResource.snapshots, namespace: harness.namespace).items.isEmpty)
+
+                // When: the next run comes once that lock is older than the Job's deadline.
+                try await Task.sleep(until: killedAt.advanced(by: .seconds(21)))
+                try await harness.createSession("next")
+
+                // Then: it succeeds, the stale lock is gone, and the repository holds exactly its snapshot and checks clean.
+                let next = try await harness.waitFor("next", .succeeded, .seconds(90))
+                let id = try #require(next.status?.volumes?.first?.resticSnapshotID)
+                let environment = setup.environment
+                let listLocks = try await Processes.run("/usr/bin/env", environment + ["restic", "list", "locks", "--no-lock"])
+                #expect(listLocks.status == 0 && listLocks.stdout.isEmpty, "restic list locks: \(listLocks.stdout)\(listLocks.stderr)")
+                #expect(try Self.lockFiles(locks).isEmpty)
+                let snapshots = try await Processes.run("/usr/bin/env", environment + ["restic", "snapshots", "--json", "--no-lock"])
+                #expect(snapshots.status == 0, "\(snapshots.stderr)")
+                let listed = try JSON.parse(snapshots.stdout).sequence?.compactMap { $0["id"]?.string } ?? []
+                #expect(listed.count == 1 && listed.first?.hasPrefix(id) == true, "restic snapshots: \(listed), session: \(id)")
+                let check = try await Processes.run("/usr/bin/env", environment + ["restic", "check"])
+                #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+            }
+        }
+    }
+
+    @Test func givenTheControllerStoppedWhileTheRealAgentRuns_whenAnotherStarts_thenItAdoptsTheJob_andOneSnapshotIsRecorded() async throws {
+        try await RunnerHarness.with { harness in
+            let setup = try await Self.setUp(harness) { _ in }
+            defer { setup.nodes.cancel() }
+
+            // Given: a runner that started the session's Job and stopped while restic ran.
+            try await harness.running { _ in
+                try await harness.createSession("restarted")
+                _ = try await eventually("restic to run", .seconds(60), interval: .milliseconds(10)) { try await Self.resticProcess(host: setup.host) }
+            }
+            #expect(try await harness.session("restarted").status?.phase == .running)
+
+            // When: another runner starts.
+            try await harness.running { _ in
+                // Then: it follows the same Job to its end: one Job, one Snapshot, one restic snapshot.
+                let session = try await harness.waitFor("restarted", .succeeded, .seconds(90))
+                let id = try #require(session.status?.volumes?.first?.resticSnapshotID)
+                let jobs = try await harness.client.list(ExecutorResource.jobs, namespace: harness.namespace).items
+                #expect(jobs.map(\.name) == [SessionNaming.backupJob(session: "restarted")])
+                #expect(jobs.first?[path: "status", "succeeded"]?.int == 1)
+                let snapshots = try await harness.client.list(Snapshot.self, ExecutorResource.snapshots, namespace: harness.namespace).items
+                #expect(snapshots.map(\.spec.resticSnapshotID) == [id])
+                let listed = try await Processes.run("/usr/bin/env", setup.environment + ["restic", "snapshots", "--json", "--no-lock"])
+                #expect(try JSON.parse(listed.stdout).sequence?.compactMap { $0["id"]?.string }.filter { $0.hasPrefix(id) }.count == 1)
+                #expect(try JSON.parse(listed.stdout).sequence?.count == 1)
+            }
+        }
+    }
+
+    /// The lock files in a local repository, without the temporary files the local backend
+    /// writes a file through (a restic killed while writing its lock leaves one, which is no lock).
+    static func lockFiles(_ locks: URL) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: locks.path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: locks.path).filter { !$0.contains("-tmp-") }
+    }
+
+    /// The pid of the restic process whose arguments name `host`, from /proc.
+    static func resticProcess(host: String) async throws -> Int32? {
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            guard let pid = Int32(entry),
+                  let comm = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),  // the process may have gone
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "restic",
+                  let arguments = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            if arguments.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == host }) { return pid }
+        }
+        return nil
+    }
+}
