@@ -1,5 +1,6 @@
 import Agent
 import CairnAPI
+import CairnTesting
 import Foundation
 import Testing
 
