@@ -7,7 +7,7 @@ import SandboxNodes
 import Testing
 import YAML
 
-/// Backups cut short, with nothing played by the test: the runner creates the Job, the simulated
+/// Backups that fail or are cut short, with nothing played by the test: the runner creates the Job, the simulated
 /// kubelet runs the real `cairn agent`, which runs the real restic against a local repository.
 @Suite struct BackupFaultTests {
     /// The repository, the volume and the simulated nodes of one test.
@@ -113,6 +113,49 @@ import YAML
                 let listed = try await Processes.run("/usr/bin/env", setup.environment + ["restic", "snapshots", "--json", "--no-lock"])
                 #expect(try JSON.parse(listed.stdout).sequence?.compactMap { $0["id"]?.string }.filter { $0.hasPrefix(id) }.count == 1)
                 #expect(try JSON.parse(listed.stdout).sequence?.count == 1)
+            }
+        }
+    }
+
+    @Test func givenARepositoryMadeWithAnotherPassword_whenASessionRuns_thenItFailsAsWrongPassword_namingTheSecret() async throws {
+        try await RunnerHarness.with { harness in
+            let setup = try await Self.setUp(harness) { $0.spec.retries = 0 }
+            defer { setup.nodes.cancel() }
+            let other = try await Processes.run("/usr/bin/env", ["RESTIC_REPOSITORY=\(setup.repository.path)", "RESTIC_PASSWORD=another", "restic", "init"])
+            try #require(other.status == 0, "\(other.stderr)")
+
+            try await harness.running { _ in
+                try await harness.createSession("wrong")
+                let failed = try await harness.waitFor("wrong", .failed, .seconds(60))
+                #expect(failed.status?.reason == "WrongPassword")
+                #expect(failed.status?.message?.contains("RESTIC_PASSWORD does not open this repository; check the encryption Secret") == true,
+                        "\(String(describing: failed.status?.message))")
+                #expect(try await harness.client.list(ExecutorResource.snapshots, namespace: harness.namespace).items.isEmpty)
+            }
+        }
+    }
+
+    @Test func givenAnS3EndpointNobodyListensOn_whenASessionRuns_thenItFailsAsRepositoryUnreachable() async throws {
+        try await RunnerHarness.with { harness in
+            let setup = try await Self.setUp(harness) {
+                $0.spec.retries = 0
+                $0.spec.storage.name = "nowhere"
+            }
+            defer { setup.nodes.cancel() }
+            let port = try Ports.free()
+            try await harness.createSecret("nowhere", ["AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"])
+            try await harness.createStorage("nowhere") { storage in
+                var backend = Backend()
+                backend.s3 = S3Backend(bucket: "cairn", endpoint: "http://127.0.0.1:\(port)", region: "us-east-1")
+                storage.spec.backend = backend
+                storage.spec.credentialsSecret = LocalRef(name: "nowhere")
+            }
+
+            try await harness.running { _ in
+                try await harness.createSession("unreachable")
+                let failed = try await harness.waitFor("unreachable", .failed, .seconds(90))
+                #expect(failed.status?.reason == "RepositoryUnreachable", "\(String(describing: failed.status))")
+                #expect(failed.status?.message?.contains("127.0.0.1:\(port)") == true, "\(String(describing: failed.status?.message))")
             }
         }
     }
