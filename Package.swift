@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "ExecutorTests",
             // `cairn` so that the binary the simulated kubelet runs as the agent is built first.
-            dependencies: ["Executor", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "SandboxNodes", "YAML", "cairn",
+            dependencies: ["Executor", "AutoBackup", "CairnAPI", "CairnTesting", "Kube", "Sandbox", "SandboxNodes", "YAML", "cairn",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]),
     ],
