@@ -6,30 +6,33 @@ import YAML
 
 extension Scheduler {
     /// Creates the BackupSession a plan asks for; one that exists already is left as it is.
-    func carryOut(_ action: SchedulePlanner.Action, session: String, configuration: BackupConfiguration) async throws {
+    /// Returns whether it created one.
+    func carryOut(_ action: SchedulePlanner.Action, session: String, configuration: BackupConfiguration) async throws -> Bool {
         switch action {
         case .create(let name, let scheduledTime):
-            try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
+            return try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
         case .replace(let name, let scheduledTime, let replacing):
             try await delete(replacing, for: name, of: configuration)
-            try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
+            return try await createToRun(name, session: session, scheduledTime: scheduledTime, of: configuration)
         case .skip(let name, let scheduledTime, let reason, let message):
             var object = Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)
             object.metadata.annotations = [Self.skippedAnnotation: reason]
-            guard let created = try await create(object) else { return }
+            guard let created = try await create(object) else { return false }
             counters.withLock { $0.skipped += 1 }
             try await writeSkipped(created, reason: reason, message: message)
+            return true
         }
     }
 
     /// Creates the BackupSession that runs the run at `scheduledTime`, counting its lateness.
-    private func createToRun(_ name: String, session: String, scheduledTime: Date, of configuration: BackupConfiguration) async throws {
-        guard try await create(Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)) != nil else { return }
+    private func createToRun(_ name: String, session: String, scheduledTime: Date, of configuration: BackupConfiguration) async throws -> Bool {
+        guard try await create(Self.backupSession(name, session: session, scheduledTime: scheduledTime, of: configuration)) != nil else { return false }
         let lateness = clock.now.timeIntervalSince(scheduledTime)
         counters.withLock { $0.created += 1; $0.lateness.append(lateness) }
         logger.info("created BackupSession", metadata: [
             "namespace": "\(configuration.metadata.namespace ?? "")", "name": "\(name)", "lateness": "\(lateness)",
         ])
+        return true
     }
 
     /// Deletes the active sessions `names` for the newer run `newer` (their Jobs, and so their

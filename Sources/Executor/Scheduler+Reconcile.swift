@@ -9,6 +9,9 @@ extension Scheduler {
         var runs: [NextRun] = []
         var errors: [ScheduleError] = []
         var wake: Date?
+        /// Whether this pass created a BackupSession (to run or to record a skip), whose watch event
+        /// brings the configuration back.
+        var acted = false
     }
 
     /// Plans every session of one configuration and carries the plans out.
@@ -26,6 +29,10 @@ extension Scheduler {
             try await schedule(session, index: index, of: configuration, key: key, now: now, into: &outcome)
         }
         await wakeUps.set(key, at: outcome.wake)
+        // A pass that created a session leaves the status to the next pass, which the new
+        // session's watch event queues behind every configuration already waiting: when a whole
+        // minute's runs come due at once, all the sessions are created before any status write.
+        guard !outcome.acted else { return .done }
         return try await writeStatus(node, configuration, outcome, now: now)
     }
 
@@ -39,7 +46,9 @@ extension Scheduler {
             if !outcome.errors.contains(error) { outcome.errors.append(error) }
             return
         }
-        if let action = plan.action { try await carryOut(action, session: session.name, configuration: configuration) }
+        if let action = plan.action, try await carryOut(action, session: session.name, configuration: configuration) {
+            outcome.acted = true
+        }
         if let missed = plan.missed { reportMissed(missed, session: session.name, configuration: configuration, next: plan.next) }
         guard let next = plan.next else { return }
         outcome.runs.append(NextRun(session: session.name, schedule: plan.effectiveSchedule, time: KubeTime.time(next)))
