@@ -45,13 +45,33 @@ let package = Package(
         .executableTarget(name: "kube-get-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
         /// An informer over 50,000 ConfigMaps: first list, memory per object, watch events per second.
         .executableTarget(name: "informer-bench", dependencies: [.product(name: "Kube", package: rootPackageIdentity)]),
+        /// What the benchmarks that drive a sandbox share: CRDs, concurrent creates, paged lists, polling, figures.
+        .target(
+            name: "ClusterBench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "CairnAPI", package: rootPackageIdentity),
+                .product(name: "Kube", package: rootPackageIdentity),
+                .product(name: "YAML", package: rootPackageIdentity),
+            ]),
         /// The AutoBackup controller over 10,000 annotated Deployments: convergence, writes, latency, memory.
         .executableTarget(
             name: "autobackup-bench",
             dependencies: [
-                "BenchSupport",
+                "BenchSupport", "ClusterBench",
                 .product(name: "AutoBackup", package: rootPackageIdentity),
                 .product(name: "Blueprint", package: rootPackageIdentity),
+                .product(name: "CairnAPI", package: rootPackageIdentity),
+                .product(name: "Kube", package: rootPackageIdentity),
+                .product(name: "YAML", package: rootPackageIdentity),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        /// The Scheduler creating BackupSessions on the real clock: lateness from scheduled time to creation.
+        .executableTarget(
+            name: "scheduler-bench",
+            dependencies: [
+                "BenchSupport", "ClusterBench",
+                .product(name: "Executor", package: rootPackageIdentity),
                 .product(name: "CairnAPI", package: rootPackageIdentity),
                 .product(name: "Kube", package: rootPackageIdentity),
                 .product(name: "YAML", package: rootPackageIdentity),

@@ -1,5 +1,6 @@
 import AutoBackup
 import BenchSupport
+import ClusterBench
 import Blueprint
 import CairnAPI
 import Foundation
@@ -11,7 +12,6 @@ import YAML
 struct Fixtures {
     static let blueprintNamespace = "cairn-system"
     static let deployments = Resource(group: "apps", version: "v1", plural: "deployments", namespaced: true)
-    static let crds = Resource(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
     static let storages = Resource(group: CairnGroup.group, version: CairnGroup.version, plural: "backupstorages", namespaced: true)
     static let secrets = Resource(group: "", version: "v1", plural: "secrets", namespaced: true)
     /// The repository's blueprints that may target a Deployment; each needs at most `dbName` and `schedule`.
@@ -97,22 +97,6 @@ struct Fixtures {
     }
 }
 
-/// Installs the repository's CRDs and waits until discovery serves them.
-func installCRDs(client: KubeClient, repository: URL) async throws {
-    let directory = repository.appendingPathComponent("crds")
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("cairn.dev_") && $0.hasSuffix(".yaml") }.sorted()
-    var plurals: Set<String> = []
-    for file in files {
-        let crd = try YAML.parse(try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8), file: file)
-        plurals.insert(crd[path: "spec", "names", "plural"]?.string ?? "")
-        _ = try await client.create(Fixtures.crds, crd)
-    }
-    try await poll("discovery to serve \(plurals.sorted())", timeout: .seconds(30)) {
-        let served = Set(try await client.serverResources(forGroupVersion: "\(CairnGroup.group)/\(CairnGroup.version)").map(\.name))
-        return plurals.isSubset(of: served)
-    }
-}
-
 /// Creates every object in `examples/storage` (namespace cairn-system, the credentials Secret, BackupStorage `default`).
 func createStorage(client: KubeClient, repository: URL) async throws {
     let url = repository.appendingPathComponent("examples/storage/storage.yaml")
@@ -125,39 +109,5 @@ func createStorage(client: KubeClient, repository: URL) async throws {
         case let other: throw BenchError("examples/storage/storage.yaml holds a \(other ?? "kindless object"); the benchmark knows Namespace, Secret and BackupStorage")
         }
         _ = try await client.create(resource, object)
-    }
-}
-
-/// Runs `body(index)` for every index below `count`, `concurrency` at a time.
-func forEach(_ count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<concurrency {
-            group.addTask {
-                for index in stride(from: lane, to: count, by: concurrency) { try await body(index) }
-            }
-        }
-        try await group.waitForAll()
-    }
-}
-
-/// Every object of a resource, in pages of 500.
-func listAll(_ client: KubeClient, _ resource: Resource) async throws -> [Node] {
-    var items: [Node] = []
-    var token: String?
-    repeat {
-        let page = try await client.list(resource, options: ListOptions(limit: 500, continueToken: token))
-        items += page.items
-        token = page.continueToken
-    } while token != nil
-    return items
-}
-
-/// Polls `condition` every few milliseconds; throws naming `what` after `timeout`.
-func poll(_ what: String, timeout: Duration, every interval: Duration = .milliseconds(2),
-          _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw BenchError("timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: interval)
     }
 }

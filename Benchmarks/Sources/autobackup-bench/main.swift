@@ -1,5 +1,6 @@
 import AutoBackup
 import BenchSupport
+import ClusterBench
 import Blueprint
 import CairnAPI
 import Foundation
@@ -86,23 +87,6 @@ struct Target: Sendable {
 
 let clock = ContinuousClock()
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func format(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
-
-/// A field of /proc/PID/status in KiB (VmHWM, VmRSS); 0 if unreadable.
-func procStatusKiB(_ field: String, pid: String = "self") -> Int {
-    do {
-        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }) else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    } catch {
-        return 0  // not Linux, or the process is gone: the figure is then reported as 0
-    }
-}
-
 /// A child process started with posix_spawn, its output going where the benchmark's goes.
 struct ChildProcess {
     let pid: pid_t
@@ -130,12 +114,6 @@ struct ChildProcess {
 /// controller's, not the setup's; what the setup left resident is reported as the baseline.
 func resetPeakRSS() {
     _ = FileManager.default.createFile(atPath: "/proc/self/clear_refs", contents: Data("5".utf8))
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
 }
 
 func expectedConfiguration(_ target: RenderTarget, _ renderer: Renderer) throws -> BackupConfiguration {
