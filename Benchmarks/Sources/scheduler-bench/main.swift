@@ -107,7 +107,10 @@ func nextMinute(after date: Date) -> Date {
 
 do {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
-    let client = KubeClient(connection: try KubeConfigLoader(explicitPath: options.kubeconfig).connection())
+    // No client-side rate limit (`cairn controller`'s --kube-api-qps 0): the figure is the Scheduler's and the sandbox's.
+    var clientOptions = KubeClientOptions()
+    clientOptions.qps = 0
+    let client = KubeClient(connection: try KubeConfigLoader(explicitPath: options.kubeconfig).connection(), options: clientOptions)
     let clock = ContinuousClock()
     var out = ["configurations=\(options.configurations) runs=\(options.runs) workers=\(options.workers)"]
 
