@@ -49,7 +49,9 @@ extension SessionRunner {
             places.withLock { $0[key] = run.node.map { .node($0) } ?? .anywhere }
         }
         let settings = BackupJob.Settings(image: options.agentImage, resources: options.resources, imagePullPolicy: options.imagePullPolicy)
-        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now()) {
+        var restores: [String] = []
+        if case .success(let run) = validation { restores = try await activeRestores(namespace: run.namespace, configuration: run.configuration) }
+        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now(), restores: restores) {
         case .fail(let status, let failure):
             try await finish(node, status: status, event: (.warning, failure.reason, failure.message))
             return .done
@@ -76,6 +78,15 @@ extension SessionRunner {
             logger.info("started backup Job \(created.name)", metadata: ["key": "\(key)", "node": "\(run.node ?? "any")"])
             return .done
         }
+    }
+
+    /// The RestoreSessions of a configuration that have not finished, read from the server: a
+    /// session starts once, so the read is rare, and a restore made a moment ago is never missed.
+    private func activeRestores(namespace: String, configuration: String) async throws -> [String] {
+        try await client.list(ExecutorResource.restores, namespace: namespace).items.filter { restore in
+            restore[path: "spec", "source", "configuration"]?.string == configuration && !restore.isDeleting
+                && !RestorePlan.isFinished(restore[path: "status", "phase"]?.string)
+        }.map(\.name).sorted()
     }
 
     /// Creates the Job; nil when one of that name exists already (a restart between creating it

@@ -216,7 +216,12 @@ struct RunnerHarness: Sendable {
     /// (none when nil) as the kubelet would, then marks the Job Complete or Failed with `reason`.
     func endJob(of session: String, message: String?, exitCode: Int = 0, containerReason: String? = nil,
                 jobFailure: (reason: String, message: String)? = nil) async throws {
-        let job = try await job(for: session)
+        try await end(try await job(for: session), message: message, exitCode: exitCode, containerReason: containerReason, jobFailure: jobFailure)
+    }
+
+    /// Ends `job` as ``endJob(of:message:exitCode:containerReason:jobFailure:)`` describes.
+    func end(_ job: Node, message: String?, exitCode: Int = 0, containerReason: String? = nil,
+             jobFailure: (reason: String, message: String)? = nil) async throws {
         var pod = try await client.create(ExecutorResource.pods, namespace: namespace, podFromTemplate(of: job))
         var terminated: Node = .mapping([
             "exitCode": .int(exitCode), "reason": .string(containerReason ?? (exitCode == 0 ? "Completed" : "Error")),
