@@ -60,6 +60,40 @@ import YAML
         }
     }
 
+    /// Plays the restore runner: waits for restore `name`, then writes `status` on it.
+    static func finish(_ cluster: TestCluster, _ name: String, _ status: Node) async throws {
+        var restore = try await eventually("RestoreSession \(name) to be created", .seconds(20)) { () async throws -> Node? in
+            do {
+                return try await cluster.client.get(Self.restores, namespace: cluster.namespace, name: name)
+            } catch let error as KubeError where error.kind == .notFound {
+                return nil
+            }
+        }
+        restore["status"] = status
+        _ = try await cluster.client.updateStatus(Self.restores, namespace: cluster.namespace, restore)
+    }
+
+    @Test func givenWait_whenTheRestoreSucceedsOrFails_thenTheCommandSaysHowItEnded_andExits0Or1() async throws {
+        try await Self.withConfiguration { cluster in
+            async let succeeded = Self.restore(cluster, ["deployment-pg", "--to-pvc", "data", "--name", "good", "--wait", "--wait-timeout", "30"])
+            try await Self.finish(cluster, "good", .mapping(["phase": "Succeeded", "reason": "Restored", "message": "restored 3 files (12 bytes)"]))
+            let good = try await succeeded
+            #expect(good.status == 0, "\(good.stderr)")
+            #expect(good.stdout == "restoresession.cairn.dev/good created\nrestoresession.cairn.dev/good Succeeded: restored 3 files (12 bytes)\n")
+
+            async let failed = Self.restore(cluster, ["deployment-pg", "--to-pvc", "data", "--name", "bad", "--wait", "--wait-timeout", "30"])
+            try await Self.finish(cluster, "bad", .mapping(["phase": "Failed", "reason": "WrongPassword", "message": "wrong password"]))
+            let bad = try await failed
+            #expect(bad.status == 1)
+            #expect(bad.stderr == "cairn restore: restoresession.cairn.dev/bad Failed (WrongPassword): wrong password\n")
+
+            // Nobody runs it: the wait ends at its deadline, saying how to follow it.
+            let late = try await Self.restore(cluster, ["deployment-pg", "--to-pvc", "data", "--name", "late", "--wait", "--wait-timeout", "2"])
+            #expect(late.status == 1)
+            #expect(late.stderr.contains("restoresession.cairn.dev/late did not finish within 2 s; follow it with kubectl get restoresession late"), "\(late.stderr)")
+        }
+    }
+
     @Test func givenBadFlags_whenRestore_thenItExits2_withTheFix_andCreatesNothing() async throws {
         try await Self.withConfiguration { cluster in
             let cases: [([String], String)] = [
