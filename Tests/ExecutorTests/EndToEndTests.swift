@@ -32,20 +32,25 @@ import YAML
         return written
     }
 
-    @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
+    /// Runs `body` with a sandbox whose simulated kubelet (one node) runs Job pods as the real
+    /// `cairn` binary; the layout says where each PVC's directory is.
+    static func withSimulatedNodes(_ body: @escaping @Sendable (RunnerHarness, NodeLayout) async throws -> Void) async throws {
         try await RunnerHarness.with { harness in
             _ = try harness.cluster.sandboxOnly()
             let root = harness.cluster.directory.appendingPathComponent("nodes")
             let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
             let simulated = Task { try await nodes.run() }
             defer { simulated.cancel() }
+            try await body(harness, NodeLayout(root: root))
+        }
+    }
 
+    @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
+        try await Self.withSimulatedNodes { harness, layout in
             // Given: a local repository, a password, and PVC data holding mixed files, mounted by Deployment app.
-            let repository = harness.cluster.directory.appendingPathComponent("repository").path
-            try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
-            try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+            let repository = try await harness.createLocalRepository()
             try await harness.createClaim("data")
-            let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+            let volume = layout.volume(namespace: harness.namespace, claim: "data")
             try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
             let files = try Self.writeMixedFiles(into: volume)
             try await harness.createDeployment("app", claims: ["data"])

@@ -19,18 +19,9 @@ import YAML
     }
 
     @Test func givenABackedUpPVCOfMixedFiles_WhenRestoredIntoANewPVC_AndIntoTheWipedOriginal_ThenEveryFileIsByteIdentical() async throws {
-        try await RunnerHarness.with { harness in
-            _ = try harness.cluster.sandboxOnly()
-            let root = harness.cluster.directory.appendingPathComponent("nodes")
-            let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
-            let simulated = Task { try await nodes.run() }
-            defer { simulated.cancel() }
-            let layout = NodeLayout(root: root)
-
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
             // Given: PVC data of mixed files, backed up by a session through the real agent.
-            let repository = harness.cluster.directory.appendingPathComponent("repository").path
-            try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
-            try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+            try await harness.createLocalRepository()
             try await harness.createClaim("data")
             let volume = layout.volume(namespace: harness.namespace, claim: "data")
             try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }

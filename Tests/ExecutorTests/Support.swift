@@ -75,6 +75,16 @@ struct RunnerHarness: Sendable {
         try await createConfiguration(Self.configurationName, edit)
     }
 
+    /// A BackupStorage `store` on a local repository in the test's directory, and the encryption
+    /// Secret `restic`; returns the repository's path.
+    @discardableResult
+    func createLocalRepository() async throws -> String {
+        let repository = cluster.directory.appendingPathComponent("repository").path
+        try await createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
+        try await createSecret("restic", ["RESTIC_PASSWORD": Self.password])
+        return repository
+    }
+
     @discardableResult
     func createStorage(_ name: String = "store", namespace: String? = nil, edit: (inout BackupStorage) -> Void = { _ in }) async throws -> Node {
         var backend = Backend()
