@@ -22,8 +22,7 @@ import YAML
             try data.write(to: url)
             written.append(path)
         }
-        var generator = SystemRandomNumberGenerator()
-        try write("large.bin", Data((0..<(6 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        try write("large.bin", incompressible(count: 6 << 20))
         for index in 0..<150 { try write("small/file-\(index).txt", Data("row \(index)\n".utf8)) }
         try write("odd names/with space.txt", Data("spaces".utf8))
         try write("odd names/ünïcødé-ファイル.txt", Data("unicode".utf8))
@@ -43,6 +42,22 @@ import YAML
             defer { simulated.cancel() }
             try await body(harness, NodeLayout(root: root))
         }
+    }
+
+    /// `count` bytes restic cannot deduplicate or compress, from an xorshift generator seeded at
+    /// random: eight bytes per step, where a byte per `SystemRandomNumberGenerator` call costs a
+    /// syscall each and held one of the two cooperative threads for seconds, starving the tests
+    /// running beside it.
+    static func incompressible(count: Int) -> Data {
+        var state = UInt64.random(in: 1...UInt64.max)
+        var data = Data(capacity: count + 8)
+        while data.count < count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            withUnsafeBytes(of: state) { data.append(contentsOf: $0) }
+        }
+        return data.prefix(count)
     }
 
     @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
