@@ -41,7 +41,7 @@ enum BackupJob {
             "metadata": .mapping([
                 "name": .string(SessionNaming.backupJob(session: run.backupSession)), "namespace": .string(run.namespace),
                 "labels": .strings(labels), "ownerReferences": [owner(run)],
-                "annotations": .strings([storageAnnotation: "\(run.storage.namespace ?? run.namespace)/\(run.storage.name)"]),
+                "annotations": .strings([storageAnnotation: "\(run.access.storage.namespace ?? run.namespace)/\(run.access.storage.name)"]),
             ]),
             "spec": spec,
         ])
@@ -63,24 +63,9 @@ enum BackupJob {
     }
 
     private static func podSpec(_ run: BackupRun, settings: Settings) -> Node {
-        var spec: Node = .mapping([
-            "restartPolicy": "Never", "automountServiceAccountToken": false,
-            "containers": [container(run, settings: settings)], "volumes": .sequence(volumes(run)),
-        ])
-        if let node = run.node { spec["nodeSelector"] = .strings([TargetVolumes.hostnameLabel: node]) }
-        if let context = run.securityContext { spec["securityContext"] = context }
-        return spec
-    }
-
-    private static func container(_ run: BackupRun, settings: Settings) -> Node {
-        var container: Node = .mapping([
-            "name": .string(containerName), "image": .string(settings.image), "args": .sequence(arguments(run).map { .string($0) }),
-            "env": .sequence(environment(run)), "volumeMounts": .sequence(mounts(run)), "resources": settings.resources,
-            "terminationMessagePolicy": "File",
-        ])
-        if let secret = run.credentials.secretName { container["envFrom"] = [.mapping(["secretRef": .mapping(["name": .string(secret)])])] }
-        if let policy = settings.imagePullPolicy { container["imagePullPolicy"] = .string(policy) }
-        return container
+        let pod = AgentPod(arguments: arguments(run), claims: run.claims.map { ($0, readOnly: true) }, access: run.access,
+                           node: run.node, securityContext: run.securityContext)
+        return pod.spec(settings: settings)
     }
 
     /// `agent backup --volume <pvc>=/data/<pvc> ... --host <ns>/<config> --tag ... [--exclude P ...] --stale-lock-age <age>`.
@@ -103,39 +88,6 @@ enum BackupJob {
         ]
     }
 
-    private static func environment(_ run: BackupRun) -> [Node] {
-        var env: [Node] = [
-            .mapping(["name": "RESTIC_REPOSITORY", "value": .string(run.repository)]),
-            .mapping(["name": .string(passwordKey), "valueFrom": .mapping([
-                "secretKeyRef": .mapping(["name": .string(run.encryptionSecret), "key": .string(passwordKey)]),
-            ])]),
-        ]
-        if let region = run.region { env.append(.mapping(["name": "AWS_DEFAULT_REGION", "value": .string(region)])) }
-        return env
-    }
-
-    private static func volumes(_ run: BackupRun) -> [Node] {
-        var volumes = run.claims.enumerated().map { index, claim -> Node in
-            .mapping(["name": .string("data-\(index)"), "persistentVolumeClaim": .mapping(["claimName": .string(claim), "readOnly": true])])
-        }
-        if let local = run.repositoryClaim, let claim = local.pvc {
-            volumes.append(.mapping(["name": "repository", "persistentVolumeClaim": .mapping(["claimName": .string(claim)])]))
-        }
-        return volumes
-    }
-
-    private static func mounts(_ run: BackupRun) -> [Node] {
-        var mounts = run.claims.enumerated().map { index, claim -> Node in
-            .mapping(["name": .string("data-\(index)"), "mountPath": .string(mountPath(claim)), "readOnly": true])
-        }
-        if let local = run.repositoryClaim {
-            var mount: Node = .mapping(["name": "repository", "mountPath": .string(Backend.repositoryMountPath)])
-            if let subPath = local.subPath { mount["subPath"] = .string(subPath) }
-            mounts.append(mount)
-        }
-        return mounts
-    }
-
     /// The PVCs a Job mounts, in order: what the agent was asked to back up.
     static func claims(of job: Node) -> [String] {
         (job[path: "spec", "template", "spec", "volumes"]?.sequence ?? []).filter { $0["name"]?.string?.hasPrefix("data-") == true }
@@ -145,5 +97,77 @@ enum BackupJob {
     /// The node a Job is pinned to, if any.
     static func node(of job: Node) -> String? {
         job[path: "spec", "template", "spec", "nodeSelector", TargetVolumes.hostnameLabel]?.string
+    }
+}
+
+/// The pod of a backup or restore Job: one `cairn agent` container with the PVCs mounted at
+/// `/data/<pvc>`, the repository in `RESTIC_REPOSITORY`, the password from the encryption Secret
+/// and the backend's credentials from the (copied) credentials Secret: pure.
+struct AgentPod: Sendable {
+    var arguments: [String]
+    /// The PVCs, in order, and whether each is mounted read-only.
+    var claims: [(name: String, readOnly: Bool)]
+    var access: RepositoryAccess
+    /// The node the pod must run on, if any.
+    var node: String?
+    var securityContext: Node?
+
+    /// The pod spec.
+    func spec(settings: BackupJob.Settings) -> Node {
+        var spec: Node = .mapping([
+            "restartPolicy": "Never", "automountServiceAccountToken": false,
+            "containers": [container(settings: settings)], "volumes": .sequence(volumes()),
+        ])
+        if let node { spec["nodeSelector"] = .strings([TargetVolumes.hostnameLabel: node]) }
+        if let securityContext { spec["securityContext"] = securityContext }
+        return spec
+    }
+
+    private func container(settings: BackupJob.Settings) -> Node {
+        var container: Node = .mapping([
+            "name": .string(BackupJob.containerName), "image": .string(settings.image), "args": .sequence(arguments.map { .string($0) }),
+            "env": .sequence(environment()), "volumeMounts": .sequence(mounts()), "resources": settings.resources,
+            "terminationMessagePolicy": "File",
+        ])
+        if let secret = access.credentials.secretName { container["envFrom"] = [.mapping(["secretRef": .mapping(["name": .string(secret)])])] }
+        if let policy = settings.imagePullPolicy { container["imagePullPolicy"] = .string(policy) }
+        return container
+    }
+
+    private func environment() -> [Node] {
+        var env: [Node] = [
+            .mapping(["name": "RESTIC_REPOSITORY", "value": .string(access.repository)]),
+            .mapping(["name": .string(BackupJob.passwordKey), "valueFrom": .mapping([
+                "secretKeyRef": .mapping(["name": .string(access.encryptionSecret), "key": .string(BackupJob.passwordKey)]),
+            ])]),
+        ]
+        if let region = access.region { env.append(.mapping(["name": "AWS_DEFAULT_REGION", "value": .string(region)])) }
+        return env
+    }
+
+    private func volumes() -> [Node] {
+        var volumes = claims.enumerated().map { index, claim -> Node in
+            var source: Node = .mapping(["claimName": .string(claim.name)])
+            if claim.readOnly { source["readOnly"] = true }
+            return .mapping(["name": .string("data-\(index)"), "persistentVolumeClaim": source])
+        }
+        if let local = access.repositoryClaim, let claim = local.pvc {
+            volumes.append(.mapping(["name": "repository", "persistentVolumeClaim": .mapping(["claimName": .string(claim)])]))
+        }
+        return volumes
+    }
+
+    private func mounts() -> [Node] {
+        var mounts = claims.enumerated().map { index, claim -> Node in
+            var mount: Node = .mapping(["name": .string("data-\(index)"), "mountPath": .string(BackupJob.mountPath(claim.name))])
+            if claim.readOnly { mount["readOnly"] = true }
+            return mount
+        }
+        if let local = access.repositoryClaim {
+            var mount: Node = .mapping(["name": "repository", "mountPath": .string(Backend.repositoryMountPath)])
+            if let subPath = local.subPath { mount["subPath"] = .string(subPath) }
+            mounts.append(mount)
+        }
+        return mounts
     }
 }

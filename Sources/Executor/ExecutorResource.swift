@@ -10,6 +10,8 @@ public enum ExecutorResource {
     public static let configurations = cairn("backupconfigurations")
     /// `cairn.dev/v1alpha1 backupstorages`.
     public static let storages = cairn("backupstorages")
+    /// `cairn.dev/v1alpha1 restoresessions`.
+    public static let restores = cairn("restoresessions")
     /// `cairn.dev/v1alpha1 snapshots`.
     public static let snapshots = cairn("snapshots")
     /// `batch/v1 jobs`.
@@ -47,6 +49,8 @@ public enum ExecutorLabel {
     public static let session = "cairn.dev/session"
     /// `cairn.dev/backup-session`: the BackupSession.
     public static let backupSession = "cairn.dev/backup-session"
+    /// `cairn.dev/restore-session`: the RestoreSession a restore Job or a restored PVC belongs to.
+    public static let restoreSession = "cairn.dev/restore-session"
     /// `cairn.dev/pvc`: the PVC a Snapshot holds.
     public static let pvc = "cairn.dev/pvc"
     /// `cairn.dev/storage`: the BackupStorage a copied credentials Secret comes from.

@@ -1,7 +1,7 @@
 import CairnAPI
 import YAML
 
-/// How a backup Job ended, read from the Job's conditions and its last Pod's termination
+/// How a backup or restore Job ended, read from the Job's conditions and its last Pod's termination
 /// message: pure. The controller never guesses: a Job that ended without a valid
 /// ``AgentResult`` ends in a ``SessionFailure``.
 enum JobResult: Equatable, Sendable {
@@ -22,8 +22,8 @@ enum JobResult: Equatable, Sendable {
         var completionTime: String?
     }
 
-    /// Reads a Job and its Pods.
-    static func read(job: Node, pods: [Node]) -> JobResult {
+    /// Reads a Job and its Pods; the result must report `operation`.
+    static func read(job: Node, pods: [Node], operation: AgentOperation = .backup) -> JobResult {
         let conditions = job[path: "status", "conditions"]?.sequence ?? []
         func condition(_ type: String) -> Node? {
             conditions.first { $0["type"]?.string == type && $0["status"]?.string == "True" }
@@ -37,15 +37,15 @@ enum JobResult: Equatable, Sendable {
             ending.failure = noResult(job: job, ended: ended, termination: termination)
             return .ended(ending)
         }
-        switch decode(message) {
+        switch decode(message, operation: operation) {
         case .success(let result): ending.result = result
         case .failure(let problem): ending.failure = invalidResult(job: job, ended: ended, problem: problem)
         }
         return .ended(ending)
     }
 
-    /// The agent's termination message, strictly: JSON, every field known, the current format, a backup.
-    static func decode(_ message: String) -> Result<AgentResult, ResultProblem> {
+    /// The agent's termination message, strictly: JSON, every field known, the current format, `operation`.
+    static func decode(_ message: String, operation: AgentOperation = .backup) -> Result<AgentResult, ResultProblem> {
         let result: AgentResult
         do {
             result = try NodeDecoder().decode(AgentResult.self, from: try JSON.parse(message))
@@ -55,8 +55,8 @@ enum JobResult: Equatable, Sendable {
         guard result.format == AgentResult.currentFormat else {
             return .failure(ResultProblem(text: "its format is \"\(result.format)\", not \"\(AgentResult.currentFormat)\"; run an agent image of the controller's version"))
         }
-        guard result.operation == .backup else {
-            return .failure(ResultProblem(text: "it reports a \(result.operation.rawValue), not a backup"))
+        guard result.operation == operation else {
+            return .failure(ResultProblem(text: "it reports a \(result.operation.rawValue), not a \(operation.rawValue)"))
         }
         return .success(result)
     }

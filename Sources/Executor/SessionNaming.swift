@@ -13,6 +13,9 @@ public enum SessionNaming {
     /// `kubectl get backupsessions`.
     public static func backupJob(session: String) -> String { Naming.shortened(session) }
 
+    /// The Job that runs a RestoreSession: `restore-<restore>`, so it never meets a backup Job's name.
+    public static func restoreJob(restore: String) -> String { Naming.shortened("restore-\(restore)") }
+
     /// `yyyyMMddHHmm` in UTC.
     static func minuteStamp(_ time: Date) -> String {
         let parts = Calendar.utc.dateComponents([.year, .month, .day, .hour, .minute], from: time)

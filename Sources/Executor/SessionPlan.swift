@@ -64,12 +64,21 @@ enum SessionPlan {
         var limits: Admission.Limits
     }
 
+    /// `restores`: the RestoreSessions of the session's configuration that have not finished; the
+    /// session waits for them, so no backup reads a volume while it is being restored.
     static func start(_ session: BackupSession, validation: Result<BackupRun, SessionFailure>, competition: Competition,
-                      settings: BackupJob.Settings, now: Date) -> Start {
+                      settings: BackupJob.Settings, now: Date, restores: [String] = []) -> Start {
         let run: BackupRun
         switch validation {
         case .failure(let failure): return .fail(failed(session, failure, now: now), failure)
         case .success(let valid): run = valid
+        }
+        if !restores.isEmpty {
+            var status = session.status ?? BackupSessionStatus()
+            (status.phase, status.reason) = (.queued, "RestoreRunning")
+            status.message = "BackupConfiguration \(run.namespace)/\(run.configuration) is being restored by RestoreSession(s) "
+                + "\(restores.joined(separator: ", ")); backups of it wait until the restore finishes"
+            return .queue(status == session.status ? nil : status)
         }
         let key = ObjectKey(namespace: run.namespace, name: run.backupSession)
         let place: Admission.Place = run.node.map { .node($0) } ?? .anywhere

@@ -10,18 +10,7 @@ extension SessionRunner {
         let namespace = session.metadata.namespace ?? ""
         var inputs = StartInputs(session: session)
         guard let configuration = try await getConfiguration(namespace: namespace, name: session.spec.configuration)?.decoded else { return inputs }
-        inputs.configuration = configuration
-        let storageRef = inputs.storageRef(of: configuration)
-        inputs.storage = try await get(ExecutorResource.storages, namespace: storageRef.namespace, name: storageRef.name)
-            .map { try decode(BackupStorage.self, $0, what: "BackupStorage \(storageRef)") }
-        inputs.namespaceLabels = try await get(ExecutorResource.namespaces, name: namespace)?.stringMap("labels") ?? [:]
-        if let secret = configuration.spec.encryptionSecret?.name, !secret.isEmpty {
-            inputs.encryptionSecret = try await get(ExecutorResource.secrets, namespace: namespace, name: secret)
-        }
-        if let secret = inputs.storage?.spec.credentialsSecret?.name {
-            inputs.credentialsSecret = try await get(ExecutorResource.secrets, namespace: storageRef.namespace, name: secret)
-            inputs.credentialsCopy = try await get(ExecutorResource.secrets, namespace: namespace, name: CredentialsCopy.name(storage: storageRef))
-        }
+        inputs.repository = try await reads.repositoryInputs(configuration, namespace: namespace)
         try await observeTarget(configuration.spec, namespace: namespace, into: &inputs)
         return inputs
     }
@@ -48,26 +37,15 @@ extension SessionRunner {
 
     /// A configuration as the server holds it, and decoded; nil when it does not exist.
     func getConfiguration(namespace: String, name: String) async throws -> (node: Node, decoded: BackupConfiguration)? {
-        guard let node = try await get(ExecutorResource.configurations, namespace: namespace, name: name) else { return nil }
-        return (node, try decode(BackupConfiguration.self, node, what: "BackupConfiguration \(namespace)/\(name)"))
+        try await reads.configuration(namespace: namespace, name: name)
     }
 
     /// An object, or nil when it does not exist.
     func get(_ resource: Resource, namespace: String? = nil, name: String) async throws -> Node? {
-        do {
-            return try await client.get(resource, namespace: namespace, name: name)
-        } catch let error as KubeError where error.kind == .notFound {
-            return nil
-        }
+        try await reads.get(resource, namespace: namespace, name: name)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ node: Node, what: String) throws -> T {
-        do {
-            return try NodeDecoder().decode(type, from: node)
-        } catch {
-            throw SessionRunnerError(description: "\(what) does not decode (\(error)); fix it with kubectl edit, and the session is tried again")
-        }
-    }
+    var reads: ExecutorReads { ExecutorReads(client: client) }
 }
 
 /// A failure of the session runner that a retry may get past once someone fixes the object named.

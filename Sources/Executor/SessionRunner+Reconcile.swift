@@ -49,7 +49,9 @@ extension SessionRunner {
             places.withLock { $0[key] = run.node.map { .node($0) } ?? .anywhere }
         }
         let settings = BackupJob.Settings(image: options.agentImage, resources: options.resources, imagePullPolicy: options.imagePullPolicy)
-        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now()) {
+        var restores: [String] = []
+        if case .success(let run) = validation { restores = try await activeRestores(namespace: run.namespace, configuration: run.configuration) }
+        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now(), restores: restores) {
         case .fail(let status, let failure):
             try await finish(node, status: status, event: (.warning, failure.reason, failure.message))
             return .done
@@ -60,7 +62,7 @@ extension SessionRunner {
             }
             return .requeue(after: options.queuedRecheck)
         case .start(let run, let job, let status):
-            try await bringCredentialsInStep(run.credentials)
+            try await reads.bringCredentialsInStep(run.access.credentials)
             guard let created = try await createJob(job, namespace: run.namespace) else {
                 // It exists (made before a restart, and not in the cache yet): adopt it.
                 guard let existing = try await get(ExecutorResource.jobs, namespace: run.namespace, name: job.name) else {
@@ -78,6 +80,15 @@ extension SessionRunner {
         }
     }
 
+    /// The RestoreSessions of a configuration that have not finished, read from the server: a
+    /// session starts once, so the read is rare, and a restore made a moment ago is never missed.
+    private func activeRestores(namespace: String, configuration: String) async throws -> [String] {
+        try await client.list(ExecutorResource.restores, namespace: namespace).items.filter { restore in
+            restore[path: "spec", "source", "configuration"]?.string == configuration && !restore.isDeleting
+                && !RestorePlan.isFinished(restore[path: "status", "phase"]?.string)
+        }.map(\.name).sorted()
+    }
+
     /// Creates the Job; nil when one of that name exists already (a restart between creating it
     /// and writing the session's status): the caller then adopts it.
     private func createJob(_ job: Node, namespace: String) async throws -> Node? {
@@ -87,17 +98,6 @@ extension SessionRunner {
             logger.info("backup Job \(namespace)/\(job.name) exists already; adopting it")
             return nil
         }
-    }
-
-    /// Creates or updates the copy of the storage's credentials in the session's namespace.
-    private func bringCredentialsInStep(_ plan: CredentialsPlan) async throws {
-        guard case .copy(let desired, let existing) = plan else { return }
-        guard let existing else {
-            _ = try await client.create(ExecutorResource.secrets, namespace: desired.namespace, desired)
-            return
-        }
-        guard let update = CredentialsCopy.update(existing, to: desired) else { return }
-        _ = try await client.update(ExecutorResource.secrets, namespace: desired.namespace, update)
     }
 
     /// The sessions that hold a slot (their Job exists, or they are Running) and those that wait for one.

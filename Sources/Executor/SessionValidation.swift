@@ -3,18 +3,11 @@ import CairnAPI
 import YAML
 
 /// What the executor read to start one BackupSession: the configuration and everything it names.
-/// A nil member was not found (or, for the credentials copy, does not exist yet).
+/// A nil member was not found.
 struct StartInputs: Sendable {
     var session: BackupSession
-    var configuration: BackupConfiguration?
-    var storage: BackupStorage?
-    /// The labels of the session's namespace, for storages that allow namespaces by selector.
-    var namespaceLabels: [String: String]?
-    var encryptionSecret: Node?
-    /// The storage's credentials Secret, in the storage's namespace.
-    var credentialsSecret: Node?
-    /// The copy of it in the session's namespace, if one exists.
-    var credentialsCopy: Node?
+    /// The configuration and what it names for the repository; nil when the configuration does not exist.
+    var repository: RepositoryInputs?
     /// The target workload (nil for a PVC target, or when it does not exist).
     var target: Node?
     /// The PVCs found, by name.
@@ -25,11 +18,6 @@ struct StartInputs: Sendable {
     var pods: [Node] = []
 
     var namespace: String { session.metadata.namespace ?? "" }
-
-    /// The storage `configuration` names, its namespace filled in.
-    func storageRef(of configuration: BackupConfiguration) -> SessionFailure.Ref {
-        SessionFailure.Ref(namespace: configuration.spec.storage.namespace ?? namespace, name: configuration.spec.storage.name)
-    }
 }
 
 /// How the backup Job reaches the storage's credentials.
@@ -60,17 +48,12 @@ struct BackupRun: Sendable, Equatable {
     var configuration: String
     /// The session of the configuration (`nightly`).
     var session: String
-    var storage: NamespacedRef
     var claims: [String]
     /// The node the Job must run on, if any.
     var node: String?
     var securityContext: Node?
-    var repository: String
-    /// A local PVC backend, mounted read-write at `/repository`.
-    var repositoryClaim: LocalBackend?
-    var region: String?
-    var encryptionSecret: String
-    var credentials: CredentialsPlan
+    /// The repository, its password and credentials.
+    var access: RepositoryAccess
     /// `spec.timeout` as written, and in whole seconds.
     var timeout: String?
     var deadlineSeconds: Int?
@@ -96,102 +79,53 @@ enum SessionValidation {
     }
 
     private static func run(_ inputs: StartInputs) throws(SessionFailure) -> BackupRun {
-        let configuration = try requireConfiguration(inputs)
-        let storageRef = inputs.storageRef(of: configuration)
-        let storage = try requireStorage(inputs, configuration, storageRef)
-        let repository = try resticRepository(storage, ref: storageRef)
-        try checkUsage(inputs, storage, storageRef, configuration)
-        let secret = try requireEncryptionSecret(inputs, configuration)
-        let credentials = try credentialsPlan(inputs, storage, storageRef)
+        let repository = try requireConfiguration(inputs)
+        let configuration = repository.configuration
+        let access = try RepositoryAccess.check(repository)
         let (timeout, seconds) = try parseTimeout(configuration)
         let retries = try parseRetries(configuration)
         let claims = try requireClaims(inputs, configuration)
         let node = try TargetVolumes.placement(claims: claims, claimObjects: inputs.claims, volumes: inputs.persistentVolumes, pods: inputs.pods).get()
         return BackupRun(
             namespace: inputs.namespace, backupSession: inputs.session.metadata.name ?? "", backupSessionUID: inputs.session.metadata.uid ?? "",
-            configuration: configuration.metadata.name ?? "", session: inputs.session.spec.session,
-            storage: NamespacedRef(name: storageRef.name, namespace: storageRef.namespace), claims: claims, node: node,
-            securityContext: TargetVolumes.securityContext(target: inputs.target, claims: claims, pods: inputs.pods),
-            repository: repository, repositoryClaim: storage.spec.backend.local?.pvc != nil ? storage.spec.backend.local : nil,
-            region: storage.spec.backend.s3?.region, encryptionSecret: secret, credentials: credentials,
+            configuration: configuration.metadata.name ?? "", session: inputs.session.spec.session, claims: claims, node: node,
+            securityContext: TargetVolumes.securityContext(target: inputs.target, claims: claims, pods: inputs.pods), access: access,
             timeout: timeout, deadlineSeconds: seconds, retries: retries, excludes: configuration.spec.volumes?.exclude ?? [],
             hooksNotRun: ((configuration.spec.hooks?.preBackup ?? []) + (configuration.spec.hooks?.postBackup ?? [])).map(\.name))
     }
 
-    private static func ref(_ configuration: BackupConfiguration) -> SessionFailure.Ref {
-        SessionFailure.Ref(namespace: configuration.metadata.namespace ?? "", name: configuration.metadata.name ?? "")
-    }
+    private static func ref(_ configuration: BackupConfiguration) -> SessionFailure.Ref { RepositoryAccess.ref(configuration) }
 
-    private static func requireConfiguration(_ inputs: StartInputs) throws(SessionFailure) -> BackupConfiguration {
+    private static func requireConfiguration(_ inputs: StartInputs) throws(SessionFailure) -> RepositoryInputs {
         let spec = inputs.session.spec
-        guard let configuration = inputs.configuration else {
+        guard let repository = inputs.repository else {
             throw .configurationNotFound(session: inputs.session.metadata.name ?? "", namespace: inputs.namespace, configuration: spec.configuration)
         }
+        let configuration = repository.configuration
         let sessions = configuration.spec.sessions
         guard let session = sessions.first(where: { $0.name == spec.session }) else {
             throw .sessionNotConfigured(ref(configuration), session: spec.session, known: sessions.map(\.name))
         }
         let method = session.method ?? .restic
         guard method == .restic else { throw .methodNotSupported(ref(configuration), session: spec.session, method: method) }
-        return configuration
+        return repository
     }
 
-    private static func requireStorage(_ inputs: StartInputs, _ configuration: BackupConfiguration, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> BackupStorage {
-        guard let storage = inputs.storage else { throw .storageNotFound(ref(configuration), storage: storageRef) }
-        return storage
+    static func parseTimeout(_ configuration: BackupConfiguration) throws(SessionFailure) -> (String?, Int?) {
+        try parseTimeout(configuration.spec.timeout) { problem in .invalidTimeout(ref(configuration), problem) }
     }
 
-    private static func resticRepository(_ storage: BackupStorage, ref: SessionFailure.Ref) throws(SessionFailure) -> String {
-        do {
-            return try storage.spec.backend.resticRepository
-        } catch {
-            throw .invalidStorage(ref, error)
-        }
-    }
-
-    private static func checkUsage(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref,
-                                   _ configuration: BackupConfiguration) throws(SessionFailure) {
-        let rule = storage.spec.usagePolicy?.allowedNamespaces ?? .init(from: .same)
-        switch rule.admission(of: inputs.namespace, ownerNamespace: storageRef.namespace, namespaceLabels: inputs.namespaceLabels ?? [:]) {
-        case .allowed: return
-        case .denied(let why): throw .storageNotAllowed(storageRef, namespace: inputs.namespace, why: why, configuration: ref(configuration))
-        case .labelsUnknown: throw .storageNotAllowed(storageRef, namespace: inputs.namespace, why: "the namespace's labels are unknown", configuration: ref(configuration))
-        }
-    }
-
-    private static func requireEncryptionSecret(_ inputs: StartInputs, _ configuration: BackupConfiguration) throws(SessionFailure) -> String {
-        guard let name = configuration.spec.encryptionSecret?.name, !name.isEmpty else { throw .encryptionSecretNotSet(ref(configuration)) }
-        guard let secret = inputs.encryptionSecret else { throw .encryptionSecretNotFound(ref(configuration), secret: name) }
-        guard hasKey(secret, BackupJob.passwordKey) else { throw .encryptionKeyMissing(ref(configuration), secret: name) }
-        return name
-    }
-
-    /// Whether a Secret holds `key` in `data` or `stringData`, non-empty.
-    private static func hasKey(_ secret: Node, _ key: String) -> Bool {
-        ["data", "stringData"].contains { secret[path: $0, key]?.string.map { !$0.isEmpty } ?? false }
-    }
-
-    private static func credentialsPlan(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> CredentialsPlan {
-        guard let name = storage.spec.credentialsSecret?.name else { return .none }
-        guard let source = inputs.credentialsSecret else { throw .credentialsNotFound(storageRef, secret: name) }
-        guard storageRef.namespace != inputs.namespace else { return .direct(secret: name) }
-        let desired = CredentialsCopy.desired(source: source, storage: storageRef, namespace: inputs.namespace)
-        if let existing = inputs.credentialsCopy, !CredentialsCopy.isManaged(existing) {
-            throw .credentialsConflict(namespace: inputs.namespace, secret: desired.name, storage: storageRef)
-        }
-        return .copy(desired: desired, existing: inputs.credentialsCopy)
-    }
-
-    private static func parseTimeout(_ configuration: BackupConfiguration) throws(SessionFailure) -> (String?, Int?) {
-        guard let text = configuration.spec.timeout else { return (nil, nil) }
+    /// A timeout as written and in whole seconds; `failure` words the problem for the object that sets it.
+    static func parseTimeout(_ text: String?, failure: (String) -> SessionFailure) throws(SessionFailure) -> (String?, Int?) {
+        guard let text else { return (nil, nil) }
         let duration: KubeDuration
         do {
             duration = try KubeDuration(parsing: text)
         } catch {
-            throw .invalidTimeout(ref(configuration), "\(error)")
+            throw failure("\(error)")
         }
         guard duration.nanoseconds >= 1_000_000_000 else {
-            throw .invalidTimeout(ref(configuration), "\"\(text)\" is shorter than one second; set at least 1s, as in \"2h\"")
+            throw failure("\"\(text)\" is shorter than one second; set at least 1s, as in \"2h\"")
         }
         return (text, Int(duration.seconds.rounded(.up)))
     }

@@ -12,7 +12,7 @@ struct Cairn: AsyncParsableCommand {
             2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [Render.self, Explain.self, BackupCommand.self, SandboxCommand.self, ControllerCommand.self, AgentCommand.self])
+        subcommands: [Render.self, Explain.self, BackupCommand.self, Restore.self, SandboxCommand.self, ControllerCommand.self, AgentCommand.self])
 
     /// Runs a subcommand with Cairn's exit codes: usage errors exit 2, not sysexits' 64.
     static func main() async {

@@ -78,6 +78,14 @@ struct ControllerService: Service {
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
             return SessionRunner(client: client, options: options, logger: logger)
         }
+        let restorers = namespaces.map { namespace in
+            var options = RestoreRunner.Options(sharing: executor)
+            options.namespace = namespace
+            options.workers = workers
+            var logger = Logger(label: "cairn.restore")
+            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            return RestoreRunner(client: client, options: options, logger: logger)
+        }
         let schedulers = namespaces.map { namespace in
             var options = Scheduler.Options(namespace: namespace)
             options.workers = workers
@@ -88,11 +96,13 @@ struct ControllerService: Service {
         await withTaskGroup(of: Void.self) { group in
             for (_, controller) in controllers { group.addTask { await controller.run() } }
             for runner in runners { group.addTask { await runner.run() } }
+            for restorer in restorers { group.addTask { await restorer.run() } }
             for scheduler in schedulers { group.addTask { await scheduler.run() } }
             group.addTask {
                 do {
                     for (_, controller) in controllers { try await controller.waitForSync() }
                     for runner in runners { try await runner.waitForSync() }
+                    for restorer in restorers { try await restorer.waitForSync() }
                     for scheduler in schedulers { try await scheduler.waitForSync() }
                 } catch {
                     return  // cancelled before the caches filled

@@ -22,8 +22,7 @@ import YAML
             try data.write(to: url)
             written.append(path)
         }
-        var generator = SystemRandomNumberGenerator()
-        try write("large.bin", Data((0..<(6 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        try write("large.bin", incompressible(count: 6 << 20))
         for index in 0..<150 { try write("small/file-\(index).txt", Data("row \(index)\n".utf8)) }
         try write("odd names/with space.txt", Data("spaces".utf8))
         try write("odd names/ünïcødé-ファイル.txt", Data("unicode".utf8))
@@ -32,20 +31,41 @@ import YAML
         return written
     }
 
-    @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
+    /// Runs `body` with a sandbox whose simulated kubelet (one node) runs Job pods as the real
+    /// `cairn` binary; the layout says where each PVC's directory is.
+    static func withSimulatedNodes(_ body: @escaping @Sendable (RunnerHarness, NodeLayout) async throws -> Void) async throws {
         try await RunnerHarness.with { harness in
             _ = try harness.cluster.sandboxOnly()
             let root = harness.cluster.directory.appendingPathComponent("nodes")
             let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
             let simulated = Task { try await nodes.run() }
             defer { simulated.cancel() }
+            try await body(harness, NodeLayout(root: root))
+        }
+    }
 
+    /// `count` bytes restic cannot deduplicate or compress, from an xorshift generator seeded at
+    /// random: eight bytes per step, where a byte per `SystemRandomNumberGenerator` call costs a
+    /// syscall each and held one of the two cooperative threads for seconds, starving the tests
+    /// running beside it.
+    static func incompressible(count: Int) -> Data {
+        var state = UInt64.random(in: 1...UInt64.max)
+        var data = Data(capacity: count + 8)
+        while data.count < count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            withUnsafeBytes(of: state) { data.append(contentsOf: $0) }
+        }
+        return data.prefix(count)
+    }
+
+    @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
+        try await Self.withSimulatedNodes { harness, layout in
             // Given: a local repository, a password, and PVC data holding mixed files, mounted by Deployment app.
-            let repository = harness.cluster.directory.appendingPathComponent("repository").path
-            try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
-            try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+            let repository = try await harness.createLocalRepository()
             try await harness.createClaim("data")
-            let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+            let volume = layout.volume(namespace: harness.namespace, claim: "data")
             try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
             let files = try Self.writeMixedFiles(into: volume)
             try await harness.createDeployment("app", claims: ["data"])

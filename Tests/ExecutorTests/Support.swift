@@ -75,6 +75,16 @@ struct RunnerHarness: Sendable {
         try await createConfiguration(Self.configurationName, edit)
     }
 
+    /// A BackupStorage `store` on a local repository in the test's directory, and the encryption
+    /// Secret `restic`; returns the repository's path.
+    @discardableResult
+    func createLocalRepository() async throws -> String {
+        let repository = cluster.directory.appendingPathComponent("repository").path
+        try await createStorage { $0.spec.backend.local = LocalBackend(path: repository) }
+        try await createSecret("restic", ["RESTIC_PASSWORD": Self.password])
+        return repository
+    }
+
     @discardableResult
     func createStorage(_ name: String = "store", namespace: String? = nil, edit: (inout BackupStorage) -> Void = { _ in }) async throws -> Node {
         var backend = Backend()
@@ -216,7 +226,12 @@ struct RunnerHarness: Sendable {
     /// (none when nil) as the kubelet would, then marks the Job Complete or Failed with `reason`.
     func endJob(of session: String, message: String?, exitCode: Int = 0, containerReason: String? = nil,
                 jobFailure: (reason: String, message: String)? = nil) async throws {
-        let job = try await job(for: session)
+        try await end(try await job(for: session), message: message, exitCode: exitCode, containerReason: containerReason, jobFailure: jobFailure)
+    }
+
+    /// Ends `job` as ``endJob(of:message:exitCode:containerReason:jobFailure:)`` describes.
+    func end(_ job: Node, message: String?, exitCode: Int = 0, containerReason: String? = nil,
+             jobFailure: (reason: String, message: String)? = nil) async throws {
         var pod = try await client.create(ExecutorResource.pods, namespace: namespace, podFromTemplate(of: job))
         var terminated: Node = .mapping([
             "exitCode": .int(exitCode), "reason": .string(containerReason ?? (exitCode == 0 ? "Completed" : "Error")),
