@@ -15,13 +15,8 @@ import YAML
 /// that restores byte for byte.
 @Suite struct AnnotationToSnapshotTests {
     @Test func givenADeploymentAnnotatedWithTheShippedBlueprint_whenItsScheduleComes_thenASnapshotExists_thatRestoresByteIdentical() async throws {
-        try await RunnerHarness.with { harness in
-            _ = try harness.cluster.sandboxOnly()
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
             let client = harness.client
-            let root = harness.cluster.directory.appendingPathComponent("nodes")
-            let nodes = SimulatedNodes(client: client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
-            let simulated = Task { try await nodes.run() }
-            defer { simulated.cancel() }
 
             // Given: the shipped blueprint and a local storage in cairn-system, the password Secret
             // the blueprint names by default, and a PVC of mixed files mounted by Deployment app.
@@ -37,7 +32,7 @@ import YAML
             }
             try await harness.createSecret("cairn-restic", ["RESTIC_PASSWORD": RunnerHarness.password])
             try await harness.createClaim("data")
-            let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+            let volume = layout.volume(namespace: harness.namespace, claim: "data")
             try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
             let files = try EndToEndTests.writeMixedFiles(into: volume)
             try await harness.createDeployment("app", claims: ["data"])

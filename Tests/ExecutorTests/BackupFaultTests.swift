@@ -10,45 +10,35 @@ import YAML
 /// Backups that fail or are cut short, with nothing played by the test: the runner creates the Job, the simulated
 /// kubelet runs the real `cairn agent`, which runs the real restic against a local repository.
 @Suite struct BackupFaultTests {
-    /// The repository, the volume and the simulated nodes of one test.
+    /// The repository and the volume of one test.
     struct Setup {
         var repository: URL
         var volume: URL
-        var nodes: Task<Void, any Error>
         var host: String
         var environment: [String] { ["RESTIC_REPOSITORY=\(repository.path)", "RESTIC_PASSWORD=\(RunnerHarness.password)"] }
     }
 
-    /// Starts a simulated node; makes a local repository, the password, PVC `data` holding 32 MiB
-    /// of random data, Deployment `app` mounting it, and its configuration with `edit` applied.
-    static func setUp(_ harness: RunnerHarness, configuration edit: @escaping (inout BackupConfiguration) -> Void) async throws -> Setup {
-        _ = try harness.cluster.sandboxOnly()
-        let root = harness.cluster.directory.appendingPathComponent("nodes")
-        let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
-        let task = Task { try await nodes.run() }
-        let repository = harness.cluster.directory.appendingPathComponent("repository")
-        try await harness.createStorage { $0.spec.backend.local = LocalBackend(path: repository.path) }
-        try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
+    /// Makes a local repository, the password, PVC `data` holding 32 MiB of random data,
+    /// Deployment `app` mounting it, and its configuration with `edit` applied.
+    static func setUp(_ harness: RunnerHarness, _ layout: NodeLayout, configuration edit: @escaping (inout BackupConfiguration) -> Void) async throws -> Setup {
+        let repository = URL(fileURLWithPath: try await harness.createLocalRepository())
         try await harness.createClaim("data")
-        let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+        let volume = layout.volume(namespace: harness.namespace, claim: "data")
         try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
-        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
-        for index in 0..<8 { try random.readData(ofLength: 4 << 20).write(to: volume.appendingPathComponent("part-\(index).bin")) }
-        try random.close()
+        for index in 0..<8 { try EndToEndTests.incompressible(count: 4 << 20).write(to: volume.appendingPathComponent("part-\(index).bin")) }
         try await harness.createDeployment("app", claims: ["data"])
         try await harness.createConfiguration { edit(&$0) }
-        return Setup(repository: repository, volume: volume, nodes: task, host: "\(harness.namespace)/\(RunnerHarness.configurationName)")
+        return Setup(repository: repository, volume: volume, host: "\(harness.namespace)/\(RunnerHarness.configurationName)")
     }
 
     @Test func givenABackupKilledMidway_whenTheNextRunComes_thenItSucceeds_andNoLockIsLeftBehind() async throws {
-        try await RunnerHarness.with { harness in
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
             // Given: a PVC of random data, backed up with a 20 s deadline (which is also the age
             // past which the agent counts a lock as stale) and no retries.
-            let setup = try await Self.setUp(harness) {
+            let setup = try await Self.setUp(harness, layout) {
                 $0.spec.timeout = "20s"
                 $0.spec.retries = 0
             }
-            defer { setup.nodes.cancel() }
             let locks = setup.repository.appendingPathComponent("locks")
 
             try await harness.running { _ in
@@ -89,9 +79,8 @@ import YAML
     }
 
     @Test func givenTheControllerStoppedWhileTheRealAgentRuns_whenAnotherStarts_thenItAdoptsTheJob_andOneSnapshotIsRecorded() async throws {
-        try await RunnerHarness.with { harness in
-            let setup = try await Self.setUp(harness) { _ in }
-            defer { setup.nodes.cancel() }
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
+            let setup = try await Self.setUp(harness, layout) { _ in }
 
             // Given: a runner that started the session's Job and stopped while restic ran.
             try await harness.running { _ in
@@ -118,9 +107,8 @@ import YAML
     }
 
     @Test func givenARepositoryMadeWithAnotherPassword_whenASessionRuns_thenItFailsAsWrongPassword_namingTheSecret() async throws {
-        try await RunnerHarness.with { harness in
-            let setup = try await Self.setUp(harness) { $0.spec.retries = 0 }
-            defer { setup.nodes.cancel() }
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
+            let setup = try await Self.setUp(harness, layout) { $0.spec.retries = 0 }
             let other = try await Processes.run("/usr/bin/env", ["RESTIC_REPOSITORY=\(setup.repository.path)", "RESTIC_PASSWORD=another", "restic", "init"])
             try #require(other.status == 0, "\(other.stderr)")
 
@@ -136,12 +124,11 @@ import YAML
     }
 
     @Test func givenAnS3EndpointNobodyListensOn_whenASessionRuns_thenItFailsAsRepositoryUnreachable() async throws {
-        try await RunnerHarness.with { harness in
-            let setup = try await Self.setUp(harness) {
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
+            let setup = try await Self.setUp(harness, layout) {
                 $0.spec.retries = 0
                 $0.spec.storage.name = "nowhere"
             }
-            defer { setup.nodes.cancel() }
             let port = try Ports.free()
             try await harness.createSecret("nowhere", ["AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"])
             try await harness.createStorage("nowhere") { storage in

@@ -15,20 +15,15 @@ import YAML
 
     @Test(.enabled(if: SSHServer.unavailable == nil, "\(SSHServer.unavailable ?? "")"), arguments: Remote.allCases)
     func givenAPVCOfMixedFiles_whenASessionRunsAgainstARemoteRepository_thenTheRealAgentWritesASnapshotThatRestoresByteIdentical(_ remote: Remote) async throws {
-        try await RunnerHarness.with { harness in
-            _ = try harness.cluster.sandboxOnly()
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
             let directory = harness.cluster.directory
             try await Self.withRepository(remote, in: directory) { repository in
-                let root = directory.appendingPathComponent("nodes")
-                let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
-                let simulated = Task { try await nodes.run() }
-                defer { simulated.cancel() }
 
                 // Given: the storage and its credentials Secret, a password, and PVC data of mixed files mounted by Deployment app.
                 let storageNamespace = try await Self.createStorage(remote, repository, harness)
                 try await harness.createSecret("restic", ["RESTIC_PASSWORD": RunnerHarness.password])
                 try await harness.createClaim("data")
-                let volume = NodeLayout(root: root).volume(namespace: harness.namespace, claim: "data")
+                let volume = layout.volume(namespace: harness.namespace, claim: "data")
                 try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
                 let files = try EndToEndTests.writeMixedFiles(into: volume)
                 try await harness.createDeployment("app", claims: ["data"])
