@@ -99,6 +99,8 @@ public struct RestoreSessionStatus: Codable, Sendable, Equatable {
     public var message: String?
     /// The Snapshot that was chosen.
     public var snapshot: String?
+    /// The PVC restored into: the existing one, or the one made from the template.
+    public var pvc: String?
     public var files: Int?
     public var bytes: Int?
     public var startTime: String?

@@ -186,13 +186,14 @@ enum RestorePlan {
     }
 
     /// The status of a restore whose Job runs; the start time kept from an earlier write.
-    static func running(_ restore: RestoreSession, job: String, snapshot: String?, now: Date) -> RestoreSessionStatus {
+    static func running(_ restore: RestoreSession, job: String, snapshot: String?, pvc: String?, now: Date) -> RestoreSessionStatus {
         var status = restore.status ?? RestoreSessionStatus()
         if status.phase != Phase.running.rawValue { status.startTime = KubeTime.time(now) }
         status.phase = Phase.running.rawValue
         status.reason = "JobCreated"
         status.message = "restore Job \(job) runs"
         if let snapshot { status.snapshot = snapshot }
+        if let pvc { status.pvc = pvc }
         return status
     }
 

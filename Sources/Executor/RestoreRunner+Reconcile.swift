@@ -61,7 +61,7 @@ extension RestoreRunner {
                 }
                 return try await follow(restore, node, job: existing)
             }
-            try await writeStatus(node, RestorePlan.running(restore, job: job.name, snapshot: run.choice.snapshot, now: options.now()))
+            try await writeStatus(node, RestorePlan.running(restore, job: job.name, snapshot: run.choice.snapshot, pvc: run.choice.targetPVC, now: options.now()))
             recorder.record(node, type: .normal, reason: "Started",
                             message: "created restore Job \(job.name): Snapshot \(run.choice.snapshot) of PVC \(run.choice.sourcePVC) into PVC \(run.choice.targetPVC)")
             if let hooks = restore.spec.hooks?.postRestore, !hooks.isEmpty {
@@ -163,7 +163,7 @@ extension RestoreRunner {
         }
         guard case .ended = JobResult.read(job: job, pods: [], operation: .restore) else {
             let snapshot = job.stringMap("annotations")[RestoreJob.snapshotAnnotation]
-            let status = RestorePlan.running(restore, job: job.name, snapshot: snapshot, now: options.now())
+            let status = RestorePlan.running(restore, job: job.name, snapshot: snapshot, pvc: BackupJob.claims(of: job).first, now: options.now())
             if status != restore.status { try await writeStatus(node, status) }
             return .done
         }

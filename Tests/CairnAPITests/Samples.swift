@@ -195,6 +195,7 @@ enum Samples {
         status.reason = "Restored"
         status.message = "120 files restored"
         status.snapshot = "data-postgres-0-20261121-0130"
+        status.pvc = "data-postgres-0"
         status.files = 120
         status.bytes = 1_048_576
         status.startTime = time

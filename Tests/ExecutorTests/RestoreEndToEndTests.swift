@@ -42,6 +42,7 @@ import YAML
 
                     // Then: every file is back, byte for byte, and the figures say so.
                     #expect(restored.status?.snapshot == "e2e-1-data")
+                    #expect(restored.status?.pvc == "data-restored")
                     #expect(restored.status?.files == files.count, "\(restored.status?.message ?? "")")
                     let copy = layout.volume(namespace: harness.namespace, claim: "data-restored")
                     #expect(try await Self.checksums(of: copy) == original)
