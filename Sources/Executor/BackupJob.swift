@@ -75,12 +75,17 @@ enum BackupJob {
     private static func container(_ run: BackupRun, settings: Settings) -> Node {
         var container: Node = .mapping([
             "name": .string(containerName), "image": .string(settings.image), "args": .sequence(arguments(run).map { .string($0) }),
-            "env": .sequence(environment(run)), "volumeMounts": .sequence(mounts(run)), "resources": settings.resources,
+            "env": .sequence(environment(run.access)), "volumeMounts": .sequence(mounts(run)), "resources": settings.resources,
             "terminationMessagePolicy": "File",
         ])
-        if let secret = run.credentials.secretName { container["envFrom"] = [.mapping(["secretRef": .mapping(["name": .string(secret)])])] }
+        if let envFrom = envFrom(run.access) { container["envFrom"] = envFrom }
         if let policy = settings.imagePullPolicy { container["imagePullPolicy"] = .string(policy) }
         return container
+    }
+
+    /// The container's `envFrom`: the credentials Secret, if the storage has one.
+    static func envFrom(_ access: RepositoryAccess) -> Node? {
+        access.credentials.secretName.map { [.mapping(["secretRef": .mapping(["name": .string($0)])])] }
     }
 
     /// `agent backup --volume <pvc>=/data/<pvc> ... --host <ns>/<config> --tag ... [--exclude P ...] --stale-lock-age <age>`.
@@ -103,14 +108,15 @@ enum BackupJob {
         ]
     }
 
-    private static func environment(_ run: BackupRun) -> [Node] {
+    /// `RESTIC_REPOSITORY`, `RESTIC_PASSWORD` from the encryption Secret, and the S3 region.
+    static func environment(_ access: RepositoryAccess) -> [Node] {
         var env: [Node] = [
-            .mapping(["name": "RESTIC_REPOSITORY", "value": .string(run.repository)]),
+            .mapping(["name": "RESTIC_REPOSITORY", "value": .string(access.repository)]),
             .mapping(["name": .string(passwordKey), "valueFrom": .mapping([
-                "secretKeyRef": .mapping(["name": .string(run.encryptionSecret), "key": .string(passwordKey)]),
+                "secretKeyRef": .mapping(["name": .string(access.encryptionSecret), "key": .string(passwordKey)]),
             ])]),
         ]
-        if let region = run.region { env.append(.mapping(["name": "AWS_DEFAULT_REGION", "value": .string(region)])) }
+        if let region = access.region { env.append(.mapping(["name": "AWS_DEFAULT_REGION", "value": .string(region)])) }
         return env
     }
 
@@ -118,22 +124,30 @@ enum BackupJob {
         var volumes = run.claims.enumerated().map { index, claim -> Node in
             .mapping(["name": .string("data-\(index)"), "persistentVolumeClaim": .mapping(["claimName": .string(claim), "readOnly": true])])
         }
-        if let local = run.repositoryClaim, let claim = local.pvc {
-            volumes.append(.mapping(["name": "repository", "persistentVolumeClaim": .mapping(["claimName": .string(claim)])]))
-        }
+        if let volume = repositoryVolume(run.access) { volumes.append(volume) }
         return volumes
+    }
+
+    /// The volume of a local PVC repository, if the storage is one.
+    static func repositoryVolume(_ access: RepositoryAccess) -> Node? {
+        guard let claim = access.repositoryClaim?.pvc else { return nil }
+        return .mapping(["name": "repository", "persistentVolumeClaim": .mapping(["claimName": .string(claim)])])
     }
 
     private static func mounts(_ run: BackupRun) -> [Node] {
         var mounts = run.claims.enumerated().map { index, claim -> Node in
             .mapping(["name": .string("data-\(index)"), "mountPath": .string(mountPath(claim)), "readOnly": true])
         }
-        if let local = run.repositoryClaim {
-            var mount: Node = .mapping(["name": "repository", "mountPath": .string(Backend.repositoryMountPath)])
-            if let subPath = local.subPath { mount["subPath"] = .string(subPath) }
-            mounts.append(mount)
-        }
+        if let mount = repositoryMount(run.access) { mounts.append(mount) }
         return mounts
+    }
+
+    /// Where a local PVC repository is mounted: `/repository`, at its subPath.
+    static func repositoryMount(_ access: RepositoryAccess) -> Node? {
+        guard let local = access.repositoryClaim else { return nil }
+        var mount: Node = .mapping(["name": "repository", "mountPath": .string(Backend.repositoryMountPath)])
+        if let subPath = local.subPath { mount["subPath"] = .string(subPath) }
+        return mount
     }
 
     /// The PVCs a Job mounts, in order: what the agent was asked to back up.

@@ -23,7 +23,7 @@ enum JobResult: Equatable, Sendable {
     }
 
     /// Reads a Job and its Pods.
-    static func read(job: Node, pods: [Node]) -> JobResult {
+    static func read(job: Node, pods: [Node], operation: AgentOperation = .backup) -> JobResult {
         let conditions = job[path: "status", "conditions"]?.sequence ?? []
         func condition(_ type: String) -> Node? {
             conditions.first { $0["type"]?.string == type && $0["status"]?.string == "True" }
@@ -37,15 +37,16 @@ enum JobResult: Equatable, Sendable {
             ending.failure = noResult(job: job, ended: ended, termination: termination)
             return .ended(ending)
         }
-        switch decode(message) {
+        switch decode(message, operation: operation) {
         case .success(let result): ending.result = result
         case .failure(let problem): ending.failure = invalidResult(job: job, ended: ended, problem: problem)
         }
         return .ended(ending)
     }
 
-    /// The agent's termination message, strictly: JSON, every field known, the current format, a backup.
-    static func decode(_ message: String) -> Result<AgentResult, ResultProblem> {
+    /// The agent's termination message, strictly: JSON, every field known, the current format, the
+    /// operation asked for (a backup unless said).
+    static func decode(_ message: String, operation: AgentOperation = .backup) -> Result<AgentResult, ResultProblem> {
         let result: AgentResult
         do {
             result = try NodeDecoder().decode(AgentResult.self, from: try JSON.parse(message))
@@ -55,8 +56,8 @@ enum JobResult: Equatable, Sendable {
         guard result.format == AgentResult.currentFormat else {
             return .failure(ResultProblem(text: "its format is \"\(result.format)\", not \"\(AgentResult.currentFormat)\"; run an agent image of the controller's version"))
         }
-        guard result.operation == .backup else {
-            return .failure(ResultProblem(text: "it reports a \(result.operation.rawValue), not a backup"))
+        guard result.operation == operation else {
+            return .failure(ResultProblem(text: "it reports a \(result.operation.rawValue), not a \(operation.rawValue)"))
         }
         return .success(result)
     }

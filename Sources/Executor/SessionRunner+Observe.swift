@@ -11,17 +11,9 @@ extension SessionRunner {
         var inputs = StartInputs(session: session)
         guard let configuration = try await getConfiguration(namespace: namespace, name: session.spec.configuration)?.decoded else { return inputs }
         inputs.configuration = configuration
-        let storageRef = inputs.storageRef(of: configuration)
-        inputs.storage = try await get(ExecutorResource.storages, namespace: storageRef.namespace, name: storageRef.name)
-            .map { try decode(BackupStorage.self, $0, what: "BackupStorage \(storageRef)") }
-        inputs.namespaceLabels = try await get(ExecutorResource.namespaces, name: namespace)?.stringMap("labels") ?? [:]
-        if let secret = configuration.spec.encryptionSecret?.name, !secret.isEmpty {
-            inputs.encryptionSecret = try await get(ExecutorResource.secrets, namespace: namespace, name: secret)
-        }
-        if let secret = inputs.storage?.spec.credentialsSecret?.name {
-            inputs.credentialsSecret = try await get(ExecutorResource.secrets, namespace: storageRef.namespace, name: secret)
-            inputs.credentialsCopy = try await get(ExecutorResource.secrets, namespace: namespace, name: CredentialsCopy.name(storage: storageRef))
-        }
+        let repository = try await client.observeRepository(of: configuration, namespace: namespace)
+        (inputs.storage, inputs.namespaceLabels, inputs.encryptionSecret) = (repository.storage, repository.namespaceLabels, repository.encryptionSecret)
+        (inputs.credentialsSecret, inputs.credentialsCopy) = (repository.credentialsSecret, repository.credentialsCopy)
         try await observeTarget(configuration.spec, namespace: namespace, into: &inputs)
         return inputs
     }
@@ -54,11 +46,7 @@ extension SessionRunner {
 
     /// An object, or nil when it does not exist.
     func get(_ resource: Resource, namespace: String? = nil, name: String) async throws -> Node? {
-        do {
-            return try await client.get(resource, namespace: namespace, name: name)
-        } catch let error as KubeError where error.kind == .notFound {
-            return nil
-        }
+        try await client.getIfExists(resource, namespace: namespace, name: name)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ node: Node, what: String) throws -> T {

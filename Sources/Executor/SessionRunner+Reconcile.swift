@@ -60,7 +60,7 @@ extension SessionRunner {
             }
             return .requeue(after: options.queuedRecheck)
         case .start(let run, let job, let status):
-            try await bringCredentialsInStep(run.credentials)
+            try await client.bringCredentialsInStep(run.credentials)
             guard let created = try await createJob(job, namespace: run.namespace) else {
                 // It exists (made before a restart, and not in the cache yet): adopt it.
                 guard let existing = try await get(ExecutorResource.jobs, namespace: run.namespace, name: job.name) else {
@@ -87,17 +87,6 @@ extension SessionRunner {
             logger.info("backup Job \(namespace)/\(job.name) exists already; adopting it")
             return nil
         }
-    }
-
-    /// Creates or updates the copy of the storage's credentials in the session's namespace.
-    private func bringCredentialsInStep(_ plan: CredentialsPlan) async throws {
-        guard case .copy(let desired, let existing) = plan else { return }
-        guard let existing else {
-            _ = try await client.create(ExecutorResource.secrets, namespace: desired.namespace, desired)
-            return
-        }
-        guard let update = CredentialsCopy.update(existing, to: desired) else { return }
-        _ = try await client.update(ExecutorResource.secrets, namespace: desired.namespace, update)
     }
 
     /// The sessions that hold a slot (their Job exists, or they are Running) and those that wait for one.

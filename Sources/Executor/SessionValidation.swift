@@ -28,7 +28,13 @@ struct StartInputs: Sendable {
 
     /// The storage `configuration` names, its namespace filled in.
     func storageRef(of configuration: BackupConfiguration) -> SessionFailure.Ref {
-        SessionFailure.Ref(namespace: configuration.spec.storage.namespace ?? namespace, name: configuration.spec.storage.name)
+        repositoryInputs.storageRef(of: configuration)
+    }
+
+    /// What of these inputs a Job needs to reach the repository.
+    var repositoryInputs: RepositoryInputs {
+        RepositoryInputs(namespace: namespace, storage: storage, namespaceLabels: namespaceLabels, encryptionSecret: encryptionSecret,
+                         credentialsSecret: credentialsSecret, credentialsCopy: credentialsCopy)
     }
 }
 
@@ -80,6 +86,14 @@ struct BackupRun: Sendable, Equatable {
     var hooksNotRun: [String] = []
 }
 
+extension BackupRun {
+    /// How the Job reaches the repository.
+    var access: RepositoryAccess {
+        RepositoryAccess(storage: storage, repository: repository, repositoryClaim: repositoryClaim, region: region,
+                         encryptionSecret: encryptionSecret, credentials: credentials)
+    }
+}
+
 /// Checks a BackupSession's configuration and everything it names, and turns them into a
 /// ``BackupRun``, or the first ``SessionFailure`` in the order a person would fix them: pure.
 enum SessionValidation {
@@ -97,12 +111,7 @@ enum SessionValidation {
 
     private static func run(_ inputs: StartInputs) throws(SessionFailure) -> BackupRun {
         let configuration = try requireConfiguration(inputs)
-        let storageRef = inputs.storageRef(of: configuration)
-        let storage = try requireStorage(inputs, configuration, storageRef)
-        let repository = try resticRepository(storage, ref: storageRef)
-        try checkUsage(inputs, storage, storageRef, configuration)
-        let secret = try requireEncryptionSecret(inputs, configuration)
-        let credentials = try credentialsPlan(inputs, storage, storageRef)
+        let access = try access(inputs.repositoryInputs, configuration)
         let (timeout, seconds) = try parseTimeout(configuration)
         let retries = try parseRetries(configuration)
         let claims = try requireClaims(inputs, configuration)
@@ -110,12 +119,27 @@ enum SessionValidation {
         return BackupRun(
             namespace: inputs.namespace, backupSession: inputs.session.metadata.name ?? "", backupSessionUID: inputs.session.metadata.uid ?? "",
             configuration: configuration.metadata.name ?? "", session: inputs.session.spec.session,
-            storage: NamespacedRef(name: storageRef.name, namespace: storageRef.namespace), claims: claims, node: node,
+            storage: access.storage, claims: claims, node: node,
             securityContext: TargetVolumes.securityContext(target: inputs.target, claims: claims, pods: inputs.pods),
-            repository: repository, repositoryClaim: storage.spec.backend.local?.pvc != nil ? storage.spec.backend.local : nil,
-            region: storage.spec.backend.s3?.region, encryptionSecret: secret, credentials: credentials,
+            repository: access.repository, repositoryClaim: access.repositoryClaim,
+            region: access.region, encryptionSecret: access.encryptionSecret, credentials: access.credentials,
             timeout: timeout, deadlineSeconds: seconds, retries: retries, excludes: configuration.spec.volumes?.exclude ?? [],
             hooksNotRun: ((configuration.spec.hooks?.preBackup ?? []) + (configuration.spec.hooks?.postBackup ?? [])).map(\.name))
+    }
+
+    /// Checks what a Job of `configuration` needs to reach its repository, in the order a person
+    /// would fix it: the storage, its backend, its usagePolicy, the encryption Secret, the credentials.
+    static func access(_ inputs: RepositoryInputs, _ configuration: BackupConfiguration) throws(SessionFailure) -> RepositoryAccess {
+        let storageRef = inputs.storageRef(of: configuration)
+        let storage = try requireStorage(inputs, configuration, storageRef)
+        let repository = try resticRepository(storage, ref: storageRef)
+        try checkUsage(inputs, storage, storageRef, configuration)
+        let secret = try requireEncryptionSecret(inputs, configuration)
+        let credentials = try credentialsPlan(inputs, storage, storageRef)
+        return RepositoryAccess(
+            storage: NamespacedRef(name: storageRef.name, namespace: storageRef.namespace), repository: repository,
+            repositoryClaim: storage.spec.backend.local?.pvc != nil ? storage.spec.backend.local : nil,
+            region: storage.spec.backend.s3?.region, encryptionSecret: secret, credentials: credentials)
     }
 
     private static func ref(_ configuration: BackupConfiguration) -> SessionFailure.Ref {
@@ -136,7 +160,7 @@ enum SessionValidation {
         return configuration
     }
 
-    private static func requireStorage(_ inputs: StartInputs, _ configuration: BackupConfiguration, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> BackupStorage {
+    private static func requireStorage(_ inputs: RepositoryInputs, _ configuration: BackupConfiguration, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> BackupStorage {
         guard let storage = inputs.storage else { throw .storageNotFound(ref(configuration), storage: storageRef) }
         return storage
     }
@@ -149,7 +173,7 @@ enum SessionValidation {
         }
     }
 
-    private static func checkUsage(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref,
+    private static func checkUsage(_ inputs: RepositoryInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref,
                                    _ configuration: BackupConfiguration) throws(SessionFailure) {
         let rule = storage.spec.usagePolicy?.allowedNamespaces ?? .init(from: .same)
         switch rule.admission(of: inputs.namespace, ownerNamespace: storageRef.namespace, namespaceLabels: inputs.namespaceLabels ?? [:]) {
@@ -159,7 +183,7 @@ enum SessionValidation {
         }
     }
 
-    private static func requireEncryptionSecret(_ inputs: StartInputs, _ configuration: BackupConfiguration) throws(SessionFailure) -> String {
+    private static func requireEncryptionSecret(_ inputs: RepositoryInputs, _ configuration: BackupConfiguration) throws(SessionFailure) -> String {
         guard let name = configuration.spec.encryptionSecret?.name, !name.isEmpty else { throw .encryptionSecretNotSet(ref(configuration)) }
         guard let secret = inputs.encryptionSecret else { throw .encryptionSecretNotFound(ref(configuration), secret: name) }
         guard hasKey(secret, BackupJob.passwordKey) else { throw .encryptionKeyMissing(ref(configuration), secret: name) }
@@ -171,7 +195,7 @@ enum SessionValidation {
         ["data", "stringData"].contains { secret[path: $0, key]?.string.map { !$0.isEmpty } ?? false }
     }
 
-    private static func credentialsPlan(_ inputs: StartInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> CredentialsPlan {
+    private static func credentialsPlan(_ inputs: RepositoryInputs, _ storage: BackupStorage, _ storageRef: SessionFailure.Ref) throws(SessionFailure) -> CredentialsPlan {
         guard let name = storage.spec.credentialsSecret?.name else { return .none }
         guard let source = inputs.credentialsSecret else { throw .credentialsNotFound(storageRef, secret: name) }
         guard storageRef.namespace != inputs.namespace else { return .direct(secret: name) }
