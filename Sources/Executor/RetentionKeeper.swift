@@ -64,12 +64,10 @@ public final class RetentionKeeper: Sendable {
         public var grace: TimeInterval = RetentionPlanner.defaultGrace
         /// How long after a failed forget (or a sweep that cannot start) it is tried again.
         public var retryDelay: TimeInterval = 600
-        /// The image, pull policy and resources of the forget Jobs, as the backup Jobs'.
-        public var agentImage = "ghcr.io/cairn-dev/cairn:\(KubeClient.version)"
+        /// The image, pull policy and resources of the forget Jobs: the backup Jobs' by default.
+        public var agentImage = SessionRunner.Options().agentImage
         public var imagePullPolicy: String?
-        public var resources: Node = .mapping([
-            "requests": .mapping(["cpu": "100m", "memory": "256Mi"]), "limits": .mapping(["memory": "1Gi"]),
-        ])
+        public var resources = SessionRunner.Options().resources
 
         /// Creates options; all namespaces when `namespace` is nil.
         public init(namespace: String? = nil) { self.namespace = namespace }

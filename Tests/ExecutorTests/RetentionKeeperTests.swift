@@ -109,9 +109,18 @@ import YAML
                         let expected = reference.step(now: now, grace: grace)
 
                         // Then: the objects and their labels are the reference's, and no forget Job is left.
-                        try await eventually("day \(day): the Snapshots to be \(expected.keys.sorted())", .seconds(60), interval: .milliseconds(100)) {
-                            let objects = try await harness.snapshots()
-                            return objects.mapValues(\.retentionLabels) == expected ? try await harness.forgetJobs().isEmpty : false
+                        do {
+                            try await eventually("day \(day): the Snapshots to be \(expected.keys.sorted())", .seconds(60), interval: .milliseconds(100)) {
+                                let objects = try await harness.snapshots()
+                                return objects.mapValues(\.retentionLabels) == expected ? try await harness.forgetJobs().isEmpty : false
+                            }
+                        } catch let error as DeadlineExceeded {
+                            // Say what the keeper left, so a failure names its cause.
+                            let objects = try await harness.snapshots().mapValues(\.retentionLabels)
+                            let jobs = try await harness.forgetJobs().map { try JSON.emit($0["status"] ?? .null) }
+                            let warnings = try await harness.events(reason: RetentionKeeper.forgetFailedReason, keeper: keeper).map { $0["message"]?.string ?? "" }
+                            Issue.record("expected \(expected.sorted { $0.key < $1.key }), found \(objects.sorted { $0.key < $1.key }); forget Jobs \(jobs); warnings \(warnings); \(keeper.statistics)")
+                            throw error
                         }
                     }
                     let statistics = keeper.statistics
