@@ -86,6 +86,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The image backup Jobs run `cairn agent` from.", valueName: "image"))
     var agentImage = SessionRunner.Options().agentImage
 
+    @Option(help: ArgumentHelp("How long a Snapshot no retention period keeps stays marked (cairn.dev/delete-after) before it is forgotten.", valueName: "duration"))
+    var retentionGrace = "24h"
+
     @Option(help: ArgumentHelp("Requests a second the API client sends at most, on average; 0 for no limit.", valueName: "qps"))
     var kubeApiQps: Double = 50
 
@@ -118,6 +121,7 @@ struct ControllerCommand: AsyncParsableCommand {
         guard !agentImage.isEmpty, !agentImage.contains(where: \.isWhitespace) else {
             throw ValidationError("--agent-image \"\(agentImage)\" is not an image reference: write one like ghcr.io/cairn-dev/cairn:0.1.0.")
         }
+        _ = try Self.duration(retentionGrace, flag: "--retention-grace")
         guard kubeApiBurst >= 1 else { throw ValidationError("--kube-api-burst \(kubeApiBurst) must be 1 or more.") }
         for name in namespace + [leaderElectionNamespace, leaderElectionId].compactMap({ $0 }) where !Self.isDNSName(name) {
             throw ValidationError("\"\(name)\" is not a valid namespace or Lease name: use lowercase letters, digits, '-' and '.', at most 253 characters.")
@@ -164,9 +168,13 @@ struct ControllerCommand: AsyncParsableCommand {
         executor.maxRunning = maxRunningBackups == 0 ? nil : maxRunningBackups
         executor.maxRunningPerNode = maxRunningBackupsPerNode == 0 ? nil : maxRunningBackupsPerNode
         executor.agentImage = agentImage
+        var retention = RetentionKeeper.Options()
+        retention.agentImage = agentImage
+        let grace = try Self.duration(retentionGrace, flag: "--retention-grace").components
+        retention.grace = Double(grace.seconds) + Double(grace.attoseconds) / 1e18
         let controllers = ControllerService(
             client: client, namespaces: namespace.isEmpty ? [nil] : Array(Set(namespace)).sorted(), workers: workers,
-            executor: executor, election: election, electionClient: KubeClient(connection: connection, options: clientOptions),
+            executor: executor, retention: retention, election: election, electionClient: KubeClient(connection: connection, options: clientOptions),
             readiness: readiness, logger: logger)
         var services: [any Service] = [controllers]
         if let address = try BindAddress.parse(healthProbeBindAddress, flag: "--health-probe-bind-address") {

@@ -14,6 +14,8 @@ struct ControllerService: Service {
     let workers: Int
     /// The session runner's options, its namespace set per watched namespace.
     let executor: SessionRunner.Options
+    /// The retention keeper's options, its namespace set per watched namespace.
+    let retention: RetentionKeeper.Options
     /// The Lease to campaign for; nil to reconcile without leader election.
     let election: LeaderElector.Options?
     /// The client the Lease is renewed through: its own, as controller-runtime gives leader
@@ -59,7 +61,7 @@ struct ControllerService: Service {
         }
     }
 
-    /// Runs one AutoBackup reconciler, one scheduler and one session runner per namespace until
+    /// Runs one AutoBackup reconciler, one scheduler, one session runner and one retention keeper per namespace until
     /// cancelled; ready once all have synced.
     private func reconcile() async {
         readiness.set(.syncing)
@@ -93,17 +95,27 @@ struct ControllerService: Service {
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
             return Scheduler(client: client, options: options, logger: logger)
         }
+        let keepers = namespaces.map { namespace in
+            var options = retention
+            options.namespace = namespace
+            options.workers = workers
+            var logger = Logger(label: "cairn.retention")
+            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            return RetentionKeeper(client: client, options: options, logger: logger)
+        }
         await withTaskGroup(of: Void.self) { group in
             for (_, controller) in controllers { group.addTask { await controller.run() } }
             for runner in runners { group.addTask { await runner.run() } }
             for restorer in restorers { group.addTask { await restorer.run() } }
             for scheduler in schedulers { group.addTask { await scheduler.run() } }
+            for keeper in keepers { group.addTask { await keeper.run() } }
             group.addTask {
                 do {
                     for (_, controller) in controllers { try await controller.waitForSync() }
                     for runner in runners { try await runner.waitForSync() }
                     for restorer in restorers { try await restorer.waitForSync() }
                     for scheduler in schedulers { try await scheduler.waitForSync() }
+                    for keeper in keepers { try await keeper.waitForSync() }
                 } catch {
                     return  // cancelled before the caches filled
                 }

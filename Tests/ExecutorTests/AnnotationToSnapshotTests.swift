@@ -55,12 +55,12 @@ import YAML
                     _ = try await client.patch(deployments, namespace: harness.namespace, name: "app", annotations)
 
                     // Then: its configuration appears, Ready, with the next run the Scheduler planned.
-                    let configuration = try await eventually("the configuration to be scheduled", .seconds(30)) { () -> BackupConfiguration? in
+                    let configuration = try await eventually("the configuration to be Ready and scheduled", .seconds(30)) { () -> BackupConfiguration? in
                         let found = try await client.list(BackupConfiguration.self, ExecutorResource.configurations, namespace: harness.namespace).items.first
-                        return found?.status?.nextBackup == KubeTime.time(run) ? found : nil
+                        let ready = found?.status?.conditions?.first { $0.type == "Ready" }?.status == .true
+                        return found?.status?.nextBackup == KubeTime.time(run) && ready ? found : nil
                     }
                     #expect(configuration.metadata.name == "deployment-app")
-                    #expect(configuration.status?.conditions?.first { $0.type == "Ready" }?.status == .true)
 
                     // When: the clock passes the run.
                     clock.advance(to: run.addingTimeInterval(1))
