@@ -80,6 +80,77 @@ import YAML
     }
 }
 
+extension InformerGoneTests {
+    @Test func givenAPagedRelist_WhenAnObjectIsGone_ThenEachPageIsStoredBeforeTheNextAndTheDeleteComesWithTheLastPage() async throws {
+        let watches = Counter()
+        let lists = Counter()
+        let informerBox = Shared<Informer>()
+        let cachedWhenPageTwoWasAsked = Shared<String>()
+        let server = try ScriptedServer { request, _ in
+            if request.query["watch"] == "true" {
+                if watches.increment() == 1 { return status(410, "Expired", "too old resource version: 10 (15)") }
+                return .chunks([""], delayMilliseconds: 30_000, terminate: false)  // a quiet watch, until cancelled
+            }
+            _ = lists.increment()
+            switch request.query["continue"] {
+            case nil where watches.value == 0: return Self.list([Self.pod("a", "1"), Self.pod("b", "2")], version: "10", continueToken: "first-2")
+            case "first-2": return Self.list([Self.pod("c", "3")], version: "10")
+            case nil: return Self.list([Self.pod("a", "1"), Self.pod("c", "5")], version: "20", continueToken: "second-2")
+            default:
+                // The relist's first page must be in the cache before its second is asked for.
+                let cached = informerBox.value?.get(namespace: "app", name: "c")
+                cachedWhenPageTwoWasAsked.value = cached?[path: "metadata", "resourceVersion"]?.string
+                return Self.list([Self.pod("d", "6")], version: "20")
+            }
+        }
+        defer { server.stop() }
+        var options = Informer.Options()
+        options.pageSize = 2
+        options.backoff = Backoff(initial: .milliseconds(10), cap: .milliseconds(10))
+        let informer = Informer(client: makeClient(server), resource: pods, namespace: "app", options: options)
+        informerBox.value = informer
+        let events = informer.events()
+
+        let seen = try await withThrowingTaskGroup(of: [InformerEvent]?.self) { group in
+            group.addTask {
+                await informer.run()
+                return nil
+            }
+            group.addTask {
+                var seen: [InformerEvent] = []
+                for await event in events {
+                    seen.append(event)
+                    if seen.count == 6 { break }
+                }
+                while watches.value < 2 { try await Task.sleep(for: .milliseconds(10)) }  // the watch after the relist
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let seen = try await group.next() ?? nil
+            group.cancelAll()
+            return seen
+        }
+
+        let names = try #require(seen, "the six events within 20 s").map { event -> String in
+            switch event {
+            case .added(let object): "added \(ObjectKey(object).name)@\(object[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .updated(let old, let new): "updated \(ObjectKey(new).name) \(old[path: "metadata", "resourceVersion"]?.string ?? "")->\(new[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .deleted(let object): "deleted \(ObjectKey(object).name)"
+            }
+        }
+        #expect(names == ["added a@1", "added b@2", "added c@3", "updated c 3->5", "deleted b", "added d@6"])
+        #expect(cachedWhenPageTwoWasAsked.value == "5")
+        #expect(informer.list().map { ObjectKey($0).name } == ["a", "c", "d"])
+        #expect(informer.statistics.relists == 1 && informer.statistics.lists == 2)
+        #expect(lists.value == 4)
+        let lastWatch = try #require(server.received.last { $0.query["watch"] == "true" })
+        #expect(lastWatch.query["resourceVersion"] == "20")
+    }
+}
+
 /// A count shared between the server's handler and the test.
 final class Counter: Sendable {
     private let count = Mutex(0)
@@ -92,5 +163,15 @@ final class Counter: Sendable {
             count += 1
             return count
         }
+    }
+}
+
+/// A value shared between the server's handler and the test, set once it is known.
+final class Shared<Value: Sendable>: Sendable {
+    private let stored = Mutex<Value?>(nil)
+
+    var value: Value? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

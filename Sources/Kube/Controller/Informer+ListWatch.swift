@@ -41,38 +41,48 @@ extension Informer {
 
     /// Lists everything in pages, replaces the cache and delivers the differences.
     private func relist() async throws {
-        let list: ObjectList
+        let listed: (count: Int, resourceVersion: String)
         do {
-            list = try await listAll(pageSize: options.pageSize)
+            listed = try await listIntoCache(pageSize: options.pageSize)
         } catch let error as KubeError where error.kind == .gone {
-            // The continue token expired between pages: read everything in one go instead.
+            // The continue token expired between pages: read everything in one go instead. The
+            // pages already stored are merged again (unchanged ones skipped by resourceVersion).
             logger.info("list continuation expired; listing without pages")
-            list = try await listAll(pageSize: nil)
+            listed = try await listIntoCache(pageSize: nil)
         }
-        let items = options.transform.map { list.items.map($0) } ?? list.items
         let waiters = state.withLock { state in
-            for event in state.cache.replace(with: items) { dispatchInput.yield(event) }
-            state.resourceVersion = list.resourceVersion
+            state.resourceVersion = listed.resourceVersion
             state.synced = true
             state.statistics.lists += 1
             defer { state.syncWaiters = [:] }
             return Array(state.syncWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
-        logger.debug("listed", metadata: ["count": "\(list.items.count)", "resourceVersion": "\(list.resourceVersion)"])
+        logger.debug("listed", metadata: ["count": "\(listed.count)", "resourceVersion": "\(listed.resourceVersion)"])
     }
 
-    private func listAll(pageSize: Int?) async throws -> ObjectList {
-        var all = ObjectList(items: [], resourceVersion: "", continueToken: nil)
+    /// Lists in pages and stores each page in the cache (as compact JSON) before asking for the
+    /// next, so that only one page is alive as trees at a time, not the whole list. Deletes of keys
+    /// the list no longer has are delivered when the last page arrives, before its own changes;
+    /// the resourceVersion to watch from is the last page's, set by the caller once all is stored.
+    private func listIntoCache(pageSize: Int?) async throws -> (count: Int, resourceVersion: String) {
+        var seen = Set<ObjectKey>()
         var token: String?
+        var resourceVersion = ""
         repeat {
             let page = try await client.list(resource, namespace: namespace, options: ListOptions(
                 labelSelector: labelSelector, limit: pageSize, continueToken: token))
-            all.items += page.items
-            all.resourceVersion = page.resourceVersion
             token = page.continueToken
+            resourceVersion = page.resourceVersion
+            let items = options.transform.map { page.items.map($0) } ?? page.items
+            seen.formUnion(items.map(ObjectKey.init))
+            let isLast = token == nil
+            state.withLock { state in
+                if isLast { for event in state.cache.remove(keeping: seen) { dispatchInput.yield(event) } }
+                for event in state.cache.merge(items) { dispatchInput.yield(event) }
+            }
         } while token != nil
-        return all
+        return (seen.count, resourceVersion)
     }
 
     /// One watch from the cache's resourceVersion, applied event by event until it ends.

@@ -66,7 +66,7 @@ struct StoredObject: Sendable {
 /// the informer keeps it behind a lock, and parses what it reads outside it.
 struct ObjectCache: Sendable {
     private(set) var objects: [ObjectKey: StoredObject] = [:]
-    private let indexers: [String: Indexer]
+    private var indexers: [String: Indexer]
     private var indices: [String: [String: Set<ObjectKey>]] = [:]
 
     init(indexers: [String: Indexer]) {
@@ -93,19 +93,44 @@ struct ObjectCache: Sendable {
     }
 
     /// Replaces the contents with a fresh list and returns the differences, as client-go's
-    /// `Replace`: adds for new keys, updates for objects whose resourceVersion moved, deletes
-    /// (with the last cached state) for keys the list no longer has.
+    /// `Replace`: deletes (with the last cached state) for keys the list no longer has, then adds
+    /// for new keys and updates for objects whose resourceVersion moved.
     mutating func replace(with items: [Node]) -> [InformerEvent] {
+        remove(keeping: Set(items.map(ObjectKey.init))) + merge(items)
+    }
+
+    /// Stores one page of a list: adds for new keys, updates for objects whose resourceVersion
+    /// moved, nothing for the rest. An informer fills its cache page by page with this, so that
+    /// only one page is ever held as trees.
+    mutating func merge(_ items: [Node]) -> [InformerEvent] {
         var events: [InformerEvent] = []
-        let fresh = Set(items.map(ObjectKey.init))
-        for key in objects.keys.sorted() where !fresh.contains(key) {
-            if let old = objects[key]?.object, let event = remove(old) { events.append(event) }
-        }
         for item in items {
             if let old = objects[ObjectKey(item)], old.resourceVersion == Self.resourceVersion(item) { continue }
             events.append(upsert(item))
         }
         return events
+    }
+
+    /// Removes every object whose key is not in `kept` (the keys of a complete list), in key
+    /// order, with their last cached state.
+    mutating func remove(keeping kept: Set<ObjectKey>) -> [InformerEvent] {
+        var events: [InformerEvent] = []
+        for key in objects.keys.sorted() where !kept.contains(key) {
+            if let old = objects[key]?.object, let event = remove(old) { events.append(event) }
+        }
+        return events
+    }
+
+    /// Adds named indexes and files every cached object under them. A name already in use is a
+    /// programming error: two owners of a shared informer would read each other's index.
+    mutating func addIndexers(_ added: [String: Indexer]) {
+        for (name, indexer) in added {
+            precondition(indexers[name] == nil, "informer index \(name) is already defined; give each owner's index its own name")
+            indexers[name] = indexer
+            for (key, stored) in objects {
+                for value in Set(indexer(stored.object)) { indices[name, default: [:]][value, default: []].insert(key) }
+            }
+        }
     }
 
     /// The objects under `value` in the index `name`, in key order.
