@@ -87,6 +87,10 @@ public final class AutoBackupController: Sendable {
     let configurations: Informer
     let storages: Informer
     private let namespaces: Informer
+    /// Where the informers of configurations, blueprints, storages and Namespaces come from; run
+    /// by ``run()`` only when the controller made them itself.
+    let informers: SharedInformers
+    let ownsInformers: Bool
     let recorder: EventRecorder
     let queue = WorkQueue<TargetKey>()
     /// Blueprints whose status, finalizer or deletion needs looking at.
@@ -106,21 +110,24 @@ public final class AutoBackupController: Sendable {
     private let configurationSchema = Mutex<StructuralSchema?>(nil)
     let counters = Mutex(Statistics())
 
-    /// Creates a controller; nothing runs before ``run()``.
-    public init(client: KubeClient, options: Options = Options(), logger: Logger = Logger(label: "cairn.autobackup")) {
+    /// Creates a controller; nothing runs before ``run()``. Given `informers`, it reads
+    /// configurations, blueprints, storages and Namespaces through them and leaves running them to
+    /// their owner (as in `cairn controller`, where the scheduler reads the same configurations);
+    /// else it makes and runs its own. Target informers are always its own.
+    public init(client: KubeClient, options: Options = Options(), informers shared: SharedInformers? = nil,
+                logger: Logger = Logger(label: "cairn.autobackup")) {
         self.client = client
         self.options = options
         self.logger = logger
-        let blueprints = Informer(client: client, resource: CairnResource.blueprints, logger: logger)
+        informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownsInformers = shared == nil
+        let blueprints = informers.informer(CairnResource.blueprints)
         self.blueprints = blueprints
-        configurations = Informer(
-            client: client, resource: CairnResource.configurations, namespace: options.namespace,
-            indexers: [Self.storageIndex: Self.storageKeys], logger: logger)
-        storages = Informer(client: client, resource: CairnResource.storages, logger: logger)
+        configurations = informers.informer(CairnResource.configurations, namespace: options.namespace)
+        configurations.addIndexers([Self.storageIndex: Self.storageKeys])
+        storages = informers.informer(CairnResource.storages)
         metrics = AutoBackupMetrics(factory: options.metricsFactory)
-        var namespaceOptions = Informer.Options()
-        namespaceOptions.transform = Informer.metadataOnly  // a usage policy reads namespace labels only
-        namespaces = Informer(client: client, resource: CairnResource.namespaces, options: namespaceOptions, logger: logger)
+        namespaces = informers.informer(CairnResource.namespaces, transform: .metadataOnly)  // a usage policy reads namespace labels only
         let recorder = EventRecorder(client: client, options: .init(component: options.component))
         self.recorder = recorder
         targets = TargetInformers(client: client, namespace: options.namespace, queue: queue, blueprints: blueprints, recorder: recorder,
@@ -141,7 +148,8 @@ public final class AutoBackupController: Sendable {
         ) { [self] key in try await reconcileBlueprint(key) }
         await loadConfigurationSchema()
         await withTaskGroup(of: Void.self) { group in
-            for informer in allInformers { group.addTask { await informer.run() } }
+            for informer in targets.builtInInformers { group.addTask { await informer.run() } }
+            if ownsInformers { group.addTask { await self.informers.run() } }
             group.addTask { await self.recorder.run() }
             group.addTask { await self.targets.run() }
             group.addTask {

@@ -71,6 +71,9 @@ public final class Scheduler: Sendable {
     let logger: Logger
     let configurations: Informer
     let sessions: Informer
+    /// Where the informers come from; run by ``run()`` only when the scheduler made them itself.
+    let informers: SharedInformers
+    let ownsInformers: Bool
     let recorder: EventRecorder
     let queue = WorkQueue<ObjectKey>()
     let wakeUps: WakeUps<ObjectKey>
@@ -78,16 +81,21 @@ public final class Scheduler: Sendable {
     /// The latest missed run reported per configuration and session, so each is reported once.
     let reportedMisses = Mutex<[String: Date]>([:])
 
-    /// Creates a scheduler; nothing runs before ``run()``.
+    /// Creates a scheduler; nothing runs before ``run()``. Given `informers`, it reads the
+    /// configurations and sessions through them and leaves running them to their owner (as in
+    /// `cairn controller`, where AutoBackup and the session runner read the same caches); else it
+    /// makes and runs its own.
     public init(client: KubeClient, clock: any ExecutorClock = SystemExecutorClock(), options: Options = Options(),
-                logger: Logger = Logger(label: "cairn.scheduler")) {
+                informers shared: SharedInformers? = nil, logger: Logger = Logger(label: "cairn.scheduler")) {
         self.client = client
         self.clock = clock
         self.options = options
         self.logger = logger
-        configurations = Informer(client: client, resource: ExecutorResource.configurations, namespace: options.namespace, logger: logger)
-        sessions = Informer(client: client, resource: ExecutorResource.sessions, namespace: options.namespace,
-                            indexers: [Self.configurationIndex: Self.configurationKeys], logger: logger)
+        informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownsInformers = shared == nil
+        configurations = informers.informer(ExecutorResource.configurations, namespace: options.namespace)
+        sessions = informers.informer(ExecutorResource.sessions, namespace: options.namespace)
+        sessions.addIndexers([Self.configurationIndex: Self.configurationKeys])
         recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: { clock.now })
         wakeUps = WakeUps(clock: clock, queue: queue)
         addHandlers()
@@ -102,8 +110,7 @@ public final class Scheduler: Sendable {
             try await reconcile(key)
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.configurations.run() }
-            group.addTask { await self.sessions.run() }
+            if ownsInformers { group.addTask { await self.informers.run() } }
             group.addTask { await self.recorder.run() }
             group.addTask {
                 // Planning against a half-filled session cache would create runs that exist.

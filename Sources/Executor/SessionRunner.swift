@@ -55,6 +55,9 @@ public final class SessionRunner: Sendable {
     let logger: Logger
     let sessions: Informer
     let jobs: Informer
+    /// Where the informers come from; run by ``run()`` only when the runner made them itself.
+    let informers: SharedInformers
+    let ownsInformers: Bool
     let recorder: EventRecorder
     let queue = WorkQueue<ObjectKey>()
     let metrics: SessionRunnerMetrics
@@ -62,15 +65,19 @@ public final class SessionRunner: Sendable {
     /// session counts older ones against their node.
     let places = Mutex<[ObjectKey: Admission.Place]>([:])
 
-    /// Creates a runner; nothing runs before ``run()``.
-    public init(client: KubeClient, options: Options = Options(), logger: Logger = Logger(label: "cairn.executor")) {
+    /// Creates a runner; nothing runs before ``run()``. Given `informers`, it reads sessions and
+    /// Jobs through them and leaves running them to their owner (as in `cairn controller`, where
+    /// the scheduler reads the same sessions); else it makes and runs its own.
+    public init(client: KubeClient, options: Options = Options(), informers shared: SharedInformers? = nil,
+                logger: Logger = Logger(label: "cairn.executor")) {
         self.client = client
         self.options = options
         self.logger = logger
-        sessions = Informer(client: client, resource: ExecutorResource.sessions, namespace: options.namespace,
-                            indexers: [Self.activeIndex: Self.activeKeys, Self.historyIndex: Self.historyKeys], logger: logger)
-        jobs = Informer(client: client, resource: ExecutorResource.jobs, namespace: options.namespace,
-                        labelSelector: ExecutorLabel.backupSession, logger: logger)
+        informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownsInformers = shared == nil
+        sessions = informers.informer(ExecutorResource.sessions, namespace: options.namespace)
+        sessions.addIndexers([Self.activeIndex: Self.activeKeys, Self.historyIndex: Self.historyKeys])
+        jobs = informers.informer(ExecutorResource.jobs, namespace: options.namespace, labelSelector: ExecutorLabel.backupSession)
         recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: options.now, logger: logger)
         metrics = SessionRunnerMetrics(factory: options.metricsFactory)
         addHandlers()
@@ -82,8 +89,7 @@ public final class SessionRunner: Sendable {
             try await reconcile(key)
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.sessions.run() }
-            group.addTask { await self.jobs.run() }
+            if ownsInformers { group.addTask { await self.informers.run() } }
             group.addTask { await self.recorder.run() }
             group.addTask {
                 // Admission counts running Jobs: deciding on a half-filled cache would overrun the limits.

@@ -61,16 +61,21 @@ struct ControllerService: Service {
         }
     }
 
-    /// Runs one AutoBackup reconciler, one scheduler, one session runner and one retention keeper per namespace until
-    /// cancelled; ready once all have synced.
+    /// Runs one AutoBackup reconciler, one scheduler, one session runner, one restore runner and
+    /// one retention keeper per namespace until cancelled; ready once all have synced. AutoBackup
+    /// and the scheduler read one shared cache of configurations, the scheduler and the session
+    /// runner one of sessions.
     private func reconcile() async {
         readiness.set(.syncing)
+        var informerLogger = Logger(label: "cairn.informer")
+        informerLogger.logLevel = logger.logLevel
+        let informers = SharedInformers(client: client, logger: informerLogger)
         let controllers = namespaces.map { namespace in
             var options = AutoBackupController.Options(namespace: namespace)
             options.workers = workers
             var logger = Logger(label: "cairn.autobackup")
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
-            return (logger, AutoBackupController(client: client, options: options, logger: logger))
+            return (logger, AutoBackupController(client: client, options: options, informers: informers, logger: logger))
         }
         let runners = namespaces.map { namespace in
             var options = executor
@@ -78,7 +83,7 @@ struct ControllerService: Service {
             options.workers = workers
             var logger = Logger(label: "cairn.executor")
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
-            return SessionRunner(client: client, options: options, logger: logger)
+            return SessionRunner(client: client, options: options, informers: informers, logger: logger)
         }
         let restorers = namespaces.map { namespace in
             var options = RestoreRunner.Options(sharing: executor)
@@ -93,7 +98,7 @@ struct ControllerService: Service {
             options.workers = workers
             var logger = Logger(label: "cairn.scheduler")
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
-            return Scheduler(client: client, options: options, logger: logger)
+            return Scheduler(client: client, options: options, informers: informers, logger: logger)
         }
         let keepers = namespaces.map { namespace in
             var options = retention
@@ -104,6 +109,7 @@ struct ControllerService: Service {
             return RetentionKeeper(client: client, options: options, logger: logger)
         }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await informers.run() }
             for (_, controller) in controllers { group.addTask { await controller.run() } }
             for runner in runners { group.addTask { await runner.run() } }
             for restorer in restorers { group.addTask { await restorer.run() } }

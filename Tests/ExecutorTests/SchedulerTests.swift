@@ -210,3 +210,37 @@ import YAML
         }
     }
 }
+
+/// The scheduler and the session runner as `cairn controller` runs them: on one set of shared
+/// informers, so that both read a single cache of BackupSessions.
+@Suite struct SharedInformerWiringTests {
+    @Test func givenASchedulerAndARunnerOnSharedInformers_whenARunIsDue_thenTheSchedulerCreatesItAndTheRunnerTakesItUp() async throws {
+        try await SchedulerHarness.with { harness in
+            try await harness.createConfiguration([SchedulerTests.hourly])  // its storage does not exist
+            let first = try harness.next("0 * * * *")
+            let informers = SharedInformers(client: harness.client)
+            let scheduler = Scheduler(client: harness.client, clock: harness.clock, options: .init(namespace: harness.namespace), informers: informers)
+            let runner = SessionRunner(client: harness.client, options: .init(namespace: harness.namespace), informers: informers)
+            #expect(informers.count == 3, "configurations, sessions and Jobs, each once")
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await informers.run() }
+                group.addTask { await scheduler.run() }
+                group.addTask { await runner.run() }
+                defer { group.cancelAll() }
+                try await withDeadline("the shared informers to sync", .seconds(20)) {
+                    try await scheduler.waitForSync()
+                    try await runner.waitForSync()
+                }
+                harness.clock.advance(to: first.addingTimeInterval(1))
+                try await eventually("the runner to finish the scheduled session", .seconds(20)) {
+                    try await harness.sessions().first?.status?.phase == .failed
+                }
+                let sessions = try await harness.sessions()
+                #expect(sessions.map(\.metadata.name) == [SchedulerTests.name(first)])
+                #expect(sessions.first?.status?.reason == "StorageNotFound")
+                #expect(scheduler.statistics.created == 1)
+            }
+        }
+    }
+}

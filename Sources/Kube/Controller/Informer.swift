@@ -5,7 +5,7 @@ import YAML
 /// A local, indexed copy of one resource type (optionally one namespace and one label selection),
 /// kept current by list-then-watch, as client-go's shared informer.
 ///
-/// `run()` lists in pages, then watches from the list's resourceVersion with bookmarks. It tracks
+/// `run()` lists in pages, storing each page before it asks for the next, then watches from the list's resourceVersion with bookmarks. It tracks
 /// the resourceVersion of every event and bookmark, so a watch that ends (the server's timeout, a
 /// dropped connection) resumes where it stopped, after a jittered exponential backoff when it
 /// failed. When the server answers 410 Gone (as an HTTP error or as an `ERROR` event), it lists
@@ -122,6 +122,13 @@ public final class Informer: Sendable {
         for key in ["apiVersion", "kind"] { if let value = object[key] { kept.append(Node.Pair(key: .string(key), value: value)) } }
         kept.append(Node.Pair(key: .string("metadata"), value: metadata))
         return Node(.mapping(kept))
+    }
+
+    /// Adds named indexes next to those given at creation, and files the cached objects under
+    /// them: for a shared informer, whose owners each bring their own. A name already defined is
+    /// a programming error and stops the process.
+    public func addIndexers(_ indexers: [String: Indexer]) {
+        state.withLock { $0.cache.addIndexers(indexers) }
     }
 
     // MARK: reading the cache
