@@ -109,6 +109,9 @@ public final class RetentionKeeper: Sendable {
     let snapshots: Informer
     let configurations: Informer
     let jobs: Informer
+    /// Where the informers come from; run by ``run()`` only when the keeper made them itself.
+    let informers: SharedInformers
+    let ownsInformers: Bool
     let recorder: EventRecorder
     let queue = WorkQueue<RetentionGroup>()
     let wakeUps: WakeUps<RetentionGroup>
@@ -119,19 +122,22 @@ public final class RetentionKeeper: Sendable {
 
     var reads: ExecutorReads { ExecutorReads(client: client) }
 
-    /// Creates a keeper; nothing runs before ``run()``.
+    /// Creates a keeper; nothing runs before ``run()``. Given `informers`, it reads through them
+    /// and leaves running them to their owner (in `cairn controller` the configurations cache is
+    /// AutoBackup's and the Scheduler's too); else it makes and runs its own.
     public init(client: KubeClient, clock: any ExecutorClock = SystemExecutorClock(), options: Options = Options(),
-                logger: Logger = Logger(label: "cairn.retention")) {
+                informers shared: SharedInformers? = nil, logger: Logger = Logger(label: "cairn.retention")) {
         self.client = client
         self.clock = clock
         self.options = options
         self.logger = logger
-        snapshots = Informer(client: client, resource: ExecutorResource.snapshots, namespace: options.namespace,
-                             indexers: [Self.groupIndex: Self.groupKeys, Self.configurationIndex: Self.configurationKeys], logger: logger)
-        configurations = Informer(client: client, resource: ExecutorResource.configurations, namespace: options.namespace, logger: logger)
-        jobs = Informer(client: client, resource: ExecutorResource.jobs, namespace: options.namespace,
-                        labelSelector: "\(ForgetJob.roleLabel)=\(ForgetJob.roleValue)",
-                        indexers: [Self.groupIndex: ForgetJob.groupKeys], logger: logger)
+        informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownsInformers = shared == nil
+        snapshots = informers.informer(ExecutorResource.snapshots, namespace: options.namespace)
+        snapshots.addIndexers([Self.groupIndex: Self.groupKeys, Self.configurationIndex: Self.configurationKeys])
+        configurations = informers.informer(ExecutorResource.configurations, namespace: options.namespace)
+        jobs = informers.informer(ExecutorResource.jobs, namespace: options.namespace, labelSelector: "\(ForgetJob.roleLabel)=\(ForgetJob.roleValue)")
+        jobs.addIndexers([Self.groupIndex: ForgetJob.groupKeys])
         // The Events' times are the real ones, not the injected clock's: an Event is named after its
         // time, so two about one object at one simulated instant would collide.
         recorder = EventRecorder(client: client, options: .init(component: options.component), logger: logger)
@@ -148,9 +154,7 @@ public final class RetentionKeeper: Sendable {
             try await reconcile(group)
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.snapshots.run() }
-            group.addTask { await self.configurations.run() }
-            group.addTask { await self.jobs.run() }
+            if ownsInformers { group.addTask { await self.informers.run() } }
             group.addTask { await self.recorder.run() }
             group.addTask {
                 // A group planned from a half-filled cache would mark snapshots whose newer siblings are not seen yet.

@@ -62,9 +62,9 @@ struct ControllerService: Service {
     }
 
     /// Runs one AutoBackup reconciler, one scheduler, one session runner, one restore runner and
-    /// one retention keeper per namespace until cancelled; ready once all have synced. AutoBackup
-    /// and the scheduler read one shared cache of configurations, the scheduler and the session
-    /// runner one of sessions.
+    /// one retention keeper per namespace until cancelled; ready once all have synced. AutoBackup,
+    /// the scheduler and the retention keeper read one shared cache of configurations, the
+    /// scheduler and the session runner one of sessions.
     private func reconcile() async {
         readiness.set(.syncing)
         var informerLogger = Logger(label: "cairn.informer")
@@ -106,7 +106,7 @@ struct ControllerService: Service {
             options.workers = workers
             var logger = Logger(label: "cairn.retention")
             logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
-            return RetentionKeeper(client: client, options: options, logger: logger)
+            return RetentionKeeper(client: client, options: options, informers: informers, logger: logger)
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await informers.run() }
