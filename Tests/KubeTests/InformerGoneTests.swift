@@ -15,6 +15,41 @@ import YAML
         return .json(200, #"{"kind":"PodList","metadata":{"resourceVersion":"\#(version)"\#(token)},"items":[\#(items.joined(separator: ","))]}"#)
     }
 
+    /// Runs `informer` until `count` events arrived and the server saw `watchCount` watches, then
+    /// stops it; the events as `added a@3`, `updated b 4->17`, `deleted a`. Fails after 20 s.
+    static func firstEvents(_ count: Int, of informer: Informer, _ events: AsyncStream<InformerEvent>,
+                            thenWatches watchCount: Int, _ watches: Counter) async throws -> [String] {
+        let seen = try await withThrowingTaskGroup(of: [InformerEvent]?.self) { group in
+            group.addTask {
+                await informer.run()
+                return nil
+            }
+            group.addTask {
+                var seen: [InformerEvent] = []
+                for await event in events {
+                    seen.append(event)
+                    if seen.count == count { break }
+                }
+                while watches.value < watchCount { try await Task.sleep(for: .milliseconds(10)) }  // the watch after the relist
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let seen = try await group.next() ?? nil
+            group.cancelAll()
+            return seen
+        }
+        return try #require(seen, "\(count) events and \(watchCount) watches within 20 s").map { event -> String in
+            switch event {
+            case .added(let object): "added \(ObjectKey(object).name)@\(object[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .updated(let old, let new): "updated \(ObjectKey(new).name) \(old[path: "metadata", "resourceVersion"]?.string ?? "")->\(new[path: "metadata", "resourceVersion"]?.string ?? "")"
+            case .deleted(let object): "deleted \(ObjectKey(object).name)"
+            }
+        }
+    }
+
     @Test func givenAWatchRefusedWithHTTP410_WhenTheInformerRuns_ThenItRelistsAndReportsTheDifferences() async throws {
         let watches = Counter()
         let lists = Counter()
@@ -37,37 +72,7 @@ import YAML
         options.backoff = Backoff(initial: .milliseconds(10), cap: .milliseconds(10))
         let informer = Informer(client: makeClient(server), resource: pods, namespace: "app", options: options)
         let events = informer.events()
-
-        let seen = try await withThrowingTaskGroup(of: [InformerEvent]?.self) { group in
-            group.addTask {
-                await informer.run()
-                return nil
-            }
-            group.addTask {
-                var seen: [InformerEvent] = []
-                for await event in events {
-                    seen.append(event)
-                    if seen.count == 5 { break }
-                }
-                while watches.value < 2 { try await Task.sleep(for: .milliseconds(10)) }  // the watch after the relist
-                return seen
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                return nil
-            }
-            let seen = try await group.next() ?? nil
-            group.cancelAll()
-            return seen
-        }
-
-        let names = try #require(seen, "the five events within 20 s").map { event -> String in
-            switch event {
-            case .added(let object): "added \(ObjectKey(object).name)@\(object[path: "metadata", "resourceVersion"]?.string ?? "")"
-            case .updated(let old, let new): "updated \(ObjectKey(new).name) \(old[path: "metadata", "resourceVersion"]?.string ?? "")->\(new[path: "metadata", "resourceVersion"]?.string ?? "")"
-            case .deleted(let object): "deleted \(ObjectKey(object).name)"
-            }
-        }
+        let names = try await Self.firstEvents(5, of: informer, events, thenWatches: 2, watches)
         #expect(names == ["added a@3", "added b@4", "deleted a", "updated b 4->17", "added c@18"])
         #expect(informer.statistics.relists == 1)
         let requests = server.received
@@ -110,37 +115,7 @@ extension InformerGoneTests {
         let informer = Informer(client: makeClient(server), resource: pods, namespace: "app", options: options)
         informerBox.value = informer
         let events = informer.events()
-
-        let seen = try await withThrowingTaskGroup(of: [InformerEvent]?.self) { group in
-            group.addTask {
-                await informer.run()
-                return nil
-            }
-            group.addTask {
-                var seen: [InformerEvent] = []
-                for await event in events {
-                    seen.append(event)
-                    if seen.count == 6 { break }
-                }
-                while watches.value < 2 { try await Task.sleep(for: .milliseconds(10)) }  // the watch after the relist
-                return seen
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                return nil
-            }
-            let seen = try await group.next() ?? nil
-            group.cancelAll()
-            return seen
-        }
-
-        let names = try #require(seen, "the six events within 20 s").map { event -> String in
-            switch event {
-            case .added(let object): "added \(ObjectKey(object).name)@\(object[path: "metadata", "resourceVersion"]?.string ?? "")"
-            case .updated(let old, let new): "updated \(ObjectKey(new).name) \(old[path: "metadata", "resourceVersion"]?.string ?? "")->\(new[path: "metadata", "resourceVersion"]?.string ?? "")"
-            case .deleted(let object): "deleted \(ObjectKey(object).name)"
-            }
-        }
+        let names = try await Self.firstEvents(6, of: informer, events, thenWatches: 2, watches)
         #expect(names == ["added a@1", "added b@2", "added c@3", "updated c 3->5", "deleted b", "added d@6"])
         #expect(cachedWhenPageTwoWasAsked.value == "5")
         #expect(informer.list().map { ObjectKey($0).name } == ["a", "c", "d"])
