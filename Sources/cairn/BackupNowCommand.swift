@@ -30,14 +30,7 @@ struct BackupNow: AsyncParsableCommand {
     @Option(help: "The session of the configuration to run (default: its only session).")
     var session: String?
 
-    @Option(name: [.short, .long], help: "The configuration's namespace (default: the context's).")
-    var namespace: String?
-
-    @Option(help: ArgumentHelp("The kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config).", valueName: "file"))
-    var kubeconfig: String?
-
-    @Option(help: "The kubeconfig context to use (default: the current one).")
-    var context: String?
+    @OptionGroup var cluster: ConfigurationCommandOptions
 
     func validate() throws {
         guard !configurationName.isEmpty else { throw ValidationError("Name the BackupConfiguration: cairn backup now <config>.") }
@@ -45,10 +38,8 @@ struct BackupNow: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let connection = try ClusterAccess.connection(kubeconfig: kubeconfig, context: context).0
-            let namespace = namespace ?? connection.namespace
-            let client = KubeClient(connection: connection)
-            let configuration = try await read(client, namespace: namespace)
+            let (client, namespace) = try cluster.client()
+            let configuration = try await ConfigurationCommandOptions.configuration(configurationName, namespace: namespace, client: client)
             let object = try ManualSession.make(for: configuration, session: session, at: Date())
             let created = try await client.create(ExecutorResource.sessions, namespace: namespace, object)
             print("backupsession.cairn.dev/\(created.metadata.name ?? "") created")
@@ -60,15 +51,6 @@ struct BackupNow: AsyncParsableCommand {
         } catch {
             printError("cairn backup now: \(error)")
             throw ExitCode(ExitStatus.problems)
-        }
-    }
-
-    private func read(_ client: KubeClient, namespace: String) async throws -> BackupConfiguration {
-        do {
-            return try await client.get(BackupConfiguration.self, ExecutorResource.configurations, namespace: namespace, name: configurationName)
-        } catch let error as KubeError where error.kind == .notFound {
-            throw ManualSessionError(description:
-                "backupconfiguration.cairn.dev \"\(configurationName)\" not found in namespace \(namespace); list them with kubectl get backupconfigurations -n \(namespace)")
         }
     }
 }

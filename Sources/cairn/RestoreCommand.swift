@@ -56,14 +56,7 @@ struct Restore: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long --wait waits, in seconds.", valueName: "seconds"))
     var waitTimeout = 3600
 
-    @Option(name: [.short, .long], help: "The configuration's namespace (default: the context's).")
-    var namespace: String?
-
-    @Option(help: ArgumentHelp("The kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config).", valueName: "file"))
-    var kubeconfig: String?
-
-    @Option(help: "The kubeconfig context to use (default: the current one).")
-    var context: String?
+    @OptionGroup var cluster: ConfigurationCommandOptions
 
     func validate() throws { _ = try request() }
 
@@ -99,10 +92,8 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let connection = try ClusterAccess.connection(kubeconfig: kubeconfig, context: context).0
-            let namespace = namespace ?? connection.namespace
-            let client = KubeClient(connection: connection)
-            try await requireConfiguration(client, namespace: namespace)
+            let (client, namespace) = try cluster.client()
+            _ = try await ConfigurationCommandOptions.configuration(configurationName, namespace: namespace, client: client)
             let object = ManualRestore.make(try request(), namespace: namespace, at: Date())
             let created = try await client.create(ExecutorResource.restores, namespace: namespace, object)
             let name = created.metadata.name ?? ""
@@ -113,15 +104,6 @@ struct Restore: AsyncParsableCommand {
         } catch {
             printError("cairn restore: \(error)")
             throw ExitCode(ExitStatus.problems)
-        }
-    }
-
-    private func requireConfiguration(_ client: KubeClient, namespace: String) async throws {
-        do {
-            _ = try await client.get(ExecutorResource.configurations, namespace: namespace, name: configurationName)
-        } catch let error as KubeError where error.kind == .notFound {
-            throw RestoreCommandError(description:
-                "backupconfiguration.cairn.dev \"\(configurationName)\" not found in namespace \(namespace); list them with kubectl get backupconfigurations -n \(namespace)")
         }
     }
 
@@ -144,9 +126,4 @@ struct Restore: AsyncParsableCommand {
         printError("cairn restore: restoresession.cairn.dev/\(name) did not finish within \(waitTimeout) s; follow it with kubectl get restoresession \(name) -n \(namespace) -w")
         throw ExitCode(ExitStatus.problems)
     }
-}
-
-/// Why `cairn restore` could not create the restore.
-struct RestoreCommandError: Error, CustomStringConvertible {
-    let description: String
 }
