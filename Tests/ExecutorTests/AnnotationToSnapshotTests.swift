@@ -77,17 +77,7 @@ import YAML
                     #expect(try await client.get(BackupConfiguration.self, ExecutorResource.configurations, namespace: harness.namespace, name: "deployment-app")
                         .status?.lastSuccessfulBackup?.backupSession == name)
 
-                    let restored = harness.cluster.directory.appendingPathComponent("restored")
-                    try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
-                    let restore = try await Processes.run("/usr/bin/env", [
-                        "RESTIC_REPOSITORY=\(repository.path)", "RESTIC_PASSWORD=\(RunnerHarness.password)", Processes.cairnBinary,
-                        "agent", "restore", "--snapshot", id, "--target", restored.path, "--host", "\(harness.namespace)/deployment-app",
-                        "--expect-tag", "pvc=data", "--result-file", harness.cluster.directory.appendingPathComponent("restore.json").path,
-                    ])
-                    #expect(restore.status == 0, "\(restore.stderr)")
-                    for file in files {
-                        #expect(try Data(contentsOf: restored.appendingPathComponent(file)) == Data(contentsOf: volume.appendingPathComponent(file)), "\(file)")
-                    }
+                    try await EndToEndTests.expectRestoresByteIdentical(id, repository: ["RESTIC_REPOSITORY": repository.path], harness: harness, files: files, of: volume)
                 }
             }
         }

@@ -125,7 +125,7 @@ import YAML
 
     @Test func givenAnS3EndpointNobodyListensOn_whenASessionRuns_thenItFailsAsRepositoryUnreachable() async throws {
         try await EndToEndTests.withSimulatedNodes { harness, layout in
-            let setup = try await Self.setUp(harness, layout) {
+            _ = try await Self.setUp(harness, layout) {
                 $0.spec.retries = 0
                 $0.spec.storage.name = "nowhere"
             }

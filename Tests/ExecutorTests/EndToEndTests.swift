@@ -60,6 +60,27 @@ import YAML
         return data.prefix(count)
     }
 
+    /// Restores restic snapshot `id` of PVC `data` (host `<namespace>/deployment-app`) with
+    /// `cairn agent restore` into an empty directory, and expects each of `files` to be byte for
+    /// byte what `volume` holds. `repository` is the agent's environment without the password.
+    static func expectRestoresByteIdentical(_ id: String, repository: [String: String], harness: RunnerHarness, files: [String], of volume: URL,
+                                            sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let restored = harness.cluster.directory.appendingPathComponent("restored")
+        try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
+        let environment = repository.merging(["RESTIC_PASSWORD": RunnerHarness.password]) { $1 }.map { "\($0)=\($1)" }
+        let restore = try await Processes.run("/usr/bin/env", environment + [
+            Processes.cairnBinary, "agent", "restore", "--snapshot", id, "--target", restored.path,
+            "--host", "\(harness.namespace)/\(RunnerHarness.configurationName)", "--expect-tag", "pvc=data",
+            "--result-file", harness.cluster.directory.appendingPathComponent("restore.json").path,
+        ])
+        #expect(restore.status == 0, "\(restore.stderr)", sourceLocation: sourceLocation)
+        for file in files {
+            let original = try Data(contentsOf: volume.appendingPathComponent(file))
+            let copy = try Data(contentsOf: restored.appendingPathComponent(file))
+            #expect(copy == original, "\(file) differs after the restore", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func givenADeploymentWithAPVCOfMixedFiles_WhenASessionRuns_ThenTheRealAgentWritesASnapshotThatRestoresByteIdentical() async throws {
         try await Self.withSimulatedNodes { harness, layout in
             // Given: a local repository, a password, and PVC data holding mixed files, mounted by Deployment app.
@@ -88,19 +109,7 @@ import YAML
                 #expect(snapshot.spec.hostname == "\(harness.namespace)/\(RunnerHarness.configurationName)")
 
                 // And: restoring it through the agent into an empty directory gives every file back, byte for byte.
-                let restored = harness.cluster.directory.appendingPathComponent("restored")
-                try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
-                let restore = try await Processes.run("/usr/bin/env", [
-                    "RESTIC_REPOSITORY=\(repository)", "RESTIC_PASSWORD=\(RunnerHarness.password)", Processes.cairnBinary,
-                    "agent", "restore", "--snapshot", id, "--target", restored.path, "--host", "\(harness.namespace)/\(RunnerHarness.configurationName)",
-                    "--expect-tag", "pvc=data", "--result-file", harness.cluster.directory.appendingPathComponent("restore.json").path,
-                ])
-                #expect(restore.status == 0, "\(restore.stderr)")
-                for file in files {
-                    let original = try Data(contentsOf: volume.appendingPathComponent(file))
-                    let copy = try Data(contentsOf: restored.appendingPathComponent(file))
-                    #expect(copy == original, "\(file) differs after the restore")
-                }
+                try await Self.expectRestoresByteIdentical(id, repository: ["RESTIC_REPOSITORY": repository], harness: harness, files: files, of: volume)
             }
         }
     }

@@ -42,20 +42,7 @@ import YAML
                     #expect(session.status?.volumes?.first?.files == files.count)
 
                     // And: restoring it through the agent gives every file back, byte for byte.
-                    let restored = directory.appendingPathComponent("restored")
-                    try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
-                    let environment = (repository.environment.merging(["RESTIC_PASSWORD": RunnerHarness.password]) { $1 }).map { "\($0)=\($1)" }
-                    let restore = try await Processes.run("/usr/bin/env", environment + [
-                        Processes.cairnBinary, "agent", "restore", "--snapshot", id, "--target", restored.path,
-                        "--host", "\(harness.namespace)/\(RunnerHarness.configurationName)", "--expect-tag", "pvc=data",
-                        "--result-file", directory.appendingPathComponent("restore.json").path,
-                    ])
-                    #expect(restore.status == 0, "\(restore.stderr)")
-                    for file in files {
-                        let original = try Data(contentsOf: volume.appendingPathComponent(file))
-                        let copy = try Data(contentsOf: restored.appendingPathComponent(file))
-                        #expect(copy == original, "\(file) differs after the restore from \(remote.rawValue)")
-                    }
+                    try await EndToEndTests.expectRestoresByteIdentical(id, repository: repository.environment, harness: harness, files: files, of: volume)
                 }
             }
         }
