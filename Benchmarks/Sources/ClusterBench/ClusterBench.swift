@@ -82,3 +82,24 @@ public func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
 }
+
+/// Watches `resource` in every namespace from `resourceVersion`, resuming where the server ends a
+/// watch, and hands each added, modified or deleted object to `handle`, until the task is cancelled.
+/// Throws when the server sends an error event or the watch fails.
+public func watchAll(_ client: KubeClient, _ resource: Resource, from resourceVersion: String,
+                     _ handle: (WatchEvent, Node) -> Void) async throws {
+    var version = resourceVersion
+    while !Task.isCancelled {
+        for try await event in client.watch(resource, options: WatchOptions(resourceVersion: version)) {
+            switch event {
+            case .added(let object), .modified(let object), .deleted(let object):
+                version = object[path: "metadata", "resourceVersion"]?.string ?? version
+                handle(event, object)
+            case .bookmark(let object):
+                version = object[path: "metadata", "resourceVersion"]?.string ?? version
+            case .error(let status):
+                throw BenchError("the server ended the watch with \(status)")
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import AutoBackup
 import BenchSupport
 import CairnAPI
+import ClusterBench
 import Kube
 import Synchronization
 import YAML
@@ -88,21 +89,8 @@ final class Observer: Sendable {
 
     /// Watches from `resourceVersion` until cancelled, resuming where the server ended a watch.
     func run(from resourceVersion: String) async {
-        var version = resourceVersion
         do {
-            while !Task.isCancelled {
-                for try await event in client.watch(CairnResource.configurations, options: WatchOptions(resourceVersion: version)) {
-                    switch event {
-                    case .added(let object), .modified(let object), .deleted(let object):
-                        version = object[path: "metadata", "resourceVersion"]?.string ?? version
-                        handle(event, object)
-                    case .bookmark(let object):
-                        version = object[path: "metadata", "resourceVersion"]?.string ?? version
-                    case .error(let status):
-                        throw BenchError("the server ended the watch with \(status)")
-                    }
-                }
-            }
+            try await watchAll(client, CairnResource.configurations, from: resourceVersion) { handle($0, $1) }
         } catch is CancellationError {
             return
         } catch {

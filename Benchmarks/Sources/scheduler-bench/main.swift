@@ -64,31 +64,28 @@ final class SessionLog: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    private let failure = Mutex<String?>(nil)
 
     var all: [Entry] { entries.withLock { Array($0.values) } }
-    var count: Int { entries.withLock { $0.count } }
 
     /// Watches from `resourceVersion` until cancelled, resuming where the server ended a watch.
     func run(_ client: KubeClient, from resourceVersion: String) async {
-        var version = resourceVersion
-        while !Task.isCancelled {
-            do {
-                for try await event in client.watch(ExecutorResource.sessions, options: WatchOptions(resourceVersion: version)) {
-                    let arrived = Date()
-                    guard case .added(let object) = event else {
-                        if case .modified(let object) = event { version = object[path: "metadata", "resourceVersion"]?.string ?? version }
-                        continue
-                    }
-                    version = object[path: "metadata", "resourceVersion"]?.string ?? version
-                    guard let scheduled = object[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) else { continue }
-                    let key = "\(object[path: "metadata", "namespace"]?.string ?? "")/\(object[path: "metadata", "name"]?.string ?? "")"
-                    entries.withLock { $0[key] = $0[key] ?? Entry(scheduled: scheduled, arrived: arrived) }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                printToStandardError("scheduler-bench: the session watch ended (\(error)); resuming from \(version)")
+        do {
+            try await watchAll(client, ExecutorResource.sessions, from: resourceVersion) { event, object in
+                let arrived = Date()
+                guard case .added = event, let scheduled = object[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) else { return }
+                let key = "\(object[path: "metadata", "namespace"]?.string ?? "")/\(object[path: "metadata", "name"]?.string ?? "")"
+                entries.withLock { $0[key] = $0[key] ?? Entry(scheduled: scheduled, arrived: arrived) }
             }
+        } catch {
+            guard !Task.isCancelled else { return }
+            failure.withLock { $0 = "\(error)" }
         }
+    }
+
+    /// Throws if the watch failed: sessions it missed would make the figures wrong.
+    func check() throws {
+        if let failure = failure.withLock({ $0 }) { throw BenchError("the BackupSession watch failed: \(failure)") }
     }
 }
 
@@ -146,12 +143,14 @@ do {
     let last = first.addingTimeInterval(Double(options.runs - 1) * 60)
     let expected = options.configurations * options.runs
     try await poll("\(expected) sessions of the measured minutes", timeout: .seconds(Int64(last.timeIntervalSinceNow) + 120), every: .milliseconds(200)) {
-        log.all.filter { measured.contains($0.scheduled) }.count >= expected
+        try log.check()
+        return log.all.filter { measured.contains($0.scheduled) }.count >= expected
     }
     running.cancel()
     _ = await running.value
     watch.cancel()
     _ = await watch.value
+    try log.check()
 
     let entries = log.all
     let inWindow = entries.filter { measured.contains($0.scheduled) }
