@@ -61,6 +61,13 @@ struct ControllerService: Service {
         }
     }
 
+    /// A reconciler's logger, with the namespace it watches in every line.
+    private static func logger(_ label: String, watching namespace: String?) -> Logger {
+        var logger = Logger(label: label)
+        logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+        return logger
+    }
+
     /// Runs one AutoBackup reconciler, one scheduler, one session runner, one restore runner and
     /// one retention keeper per namespace until cancelled; ready once all have synced. AutoBackup,
     /// the scheduler and the retention keeper read one shared cache of configurations, the
@@ -73,39 +80,34 @@ struct ControllerService: Service {
         let controllers = namespaces.map { namespace in
             var options = AutoBackupController.Options(namespace: namespace)
             options.workers = workers
-            var logger = Logger(label: "cairn.autobackup")
-            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            let logger = Self.logger("cairn.autobackup", watching: namespace)
             return (logger, AutoBackupController(client: client, options: options, informers: informers, logger: logger))
         }
         let runners = namespaces.map { namespace in
             var options = executor
             options.namespace = namespace
             options.workers = workers
-            var logger = Logger(label: "cairn.executor")
-            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            let logger = Self.logger("cairn.executor", watching: namespace)
             return SessionRunner(client: client, options: options, informers: informers, logger: logger)
         }
         let restorers = namespaces.map { namespace in
             var options = RestoreRunner.Options(sharing: executor)
             options.namespace = namespace
             options.workers = workers
-            var logger = Logger(label: "cairn.restore")
-            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            let logger = Self.logger("cairn.restore", watching: namespace)
             return RestoreRunner(client: client, options: options, logger: logger)
         }
         let schedulers = namespaces.map { namespace in
             var options = Scheduler.Options(namespace: namespace)
             options.workers = workers
-            var logger = Logger(label: "cairn.scheduler")
-            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            let logger = Self.logger("cairn.scheduler", watching: namespace)
             return Scheduler(client: client, options: options, informers: informers, logger: logger)
         }
         let keepers = namespaces.map { namespace in
             var options = retention
             options.namespace = namespace
             options.workers = workers
-            var logger = Logger(label: "cairn.retention")
-            logger[metadataKey: "watch"] = "\(namespace ?? "all namespaces")"
+            let logger = Self.logger("cairn.retention", watching: namespace)
             return RetentionKeeper(client: client, options: options, informers: informers, logger: logger)
         }
         await withTaskGroup(of: Void.self) { group in
