@@ -64,6 +64,7 @@ public struct Agent: Sendable {
         case .forget(let forget): try await session.forget(forget, into: &result)
         case .prune: result.message = try await session.maintain(["prune"], done: "restic prune removed the data no snapshot uses")
         case .check: result.message = try await session.maintain(["check"], done: "restic check found no errors")
+        case .maintain(let maintain): result.message = try await session.maintain(maintain)
         }
     }
 
@@ -103,6 +104,7 @@ extension AgentRequest {
         case .forget: .forget
         case .prune: .prune
         case .check: .check
+        case .maintain: .maintain
         }
     }
 }

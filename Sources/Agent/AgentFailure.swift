@@ -15,6 +15,8 @@ public enum FailureReason: String, Sendable, CaseIterable {
     case repositoryMissing = "RepositoryMissing"
     /// Another restic holds a lock that is not stale.
     case locked = "Locked"
+    /// `restic check` found errors in the repository (or prune refused to work on a damaged index).
+    case repositoryDamaged = "RepositoryDamaged"
     /// Some files could not be read (restic exit code 3): the result is `PartiallySucceeded`.
     case filesUnreadable = "FilesUnreadable"
     /// The snapshot's host or tags are not what the caller expected: it belongs to another volume.

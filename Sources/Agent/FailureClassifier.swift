@@ -24,6 +24,8 @@ public enum FailureClassifier {
         "the specified bucket does not exist",
     ]
     static let locked = ["repository is already locked", "unable to create lock"]
+    /// What `restic check` and `restic prune` say of a repository whose data or index is damaged.
+    static let damaged = ["repository contains errors", "pack size does not match", "run 'restic rebuild-index'"]
 
     /// The failure for a restic call that exited with `code` and printed `stderr`.
     public static func classify(code: Int32, stderr: [String]) -> AgentFailure {
@@ -50,6 +52,8 @@ public enum FailureClassifier {
             reason = .repositoryUnreachable
         } else if locked.contains(where: { text.contains($0) }) {
             reason = .locked
+        } else if damaged.contains(where: { text.contains($0) }) {
+            reason = .repositoryDamaged
         } else if missing.contains(where: { text.contains($0) }) {
             reason = .repositoryMissing
         } else {

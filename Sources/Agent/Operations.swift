@@ -300,6 +300,40 @@ extension Session {
             + (gone.isEmpty ? "" : "; already gone: \(gone.joined(separator: ", "))")
     }
 
+    /// `restic check`, then `restic prune` only if the check found no errors: a damaged repository
+    /// is never pruned, so nothing restic could still read is thrown away. Returns what both found.
+    func maintain(_ request: MaintainRequest) async throws(AgentFailure) -> String {
+        try checkInterrupted()
+        var arguments = ["check"]
+        if let subset = request.readDataSubset { arguments += ["--read-data-subset", subset] }
+        let (checked, _) = try await restic.output(arguments)
+        if checked.exit != .success {
+            var failure = FailureClassifier.classify(code: checked.code, stderr: checked.stderr)
+            if failure.reason == .repositoryDamaged {
+                let errors = checked.stderr.map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty && !$0.hasPrefix("Fatal:") && !$0.hasPrefix("[") }
+                failure.message = "restic check found errors, so prune did not run: "
+                    + (errors.isEmpty ? failure.message : errors.prefix(5).joined(separator: "; ") + (errors.count > 5 ? "; and \(errors.count - 5) more" : ""))
+                    + "; repair the repository by hand (restic rebuild-index, then restic check) before relying on its snapshots"
+            }
+            throw failure
+        }
+        try checkInterrupted()
+        let (pruned, output) = try await restic.output(["prune"])
+        try check(pruned, "prune")
+        let checkedWhat = request.readDataSubset.map { "restic check read back \($0) of the data and found no errors" } ?? "restic check found no errors"
+        return "\(checkedWhat); restic prune " + Self.pruneSummary(output)
+    }
+
+    /// `removed 7 blobs / 2.862 MiB, 5 blobs / 1.908 MiB remain` from restic prune's report.
+    static func pruneSummary(_ output: String) -> String {
+        func figure(_ label: String) -> String? {
+            output.split(separator: "\n").first { $0.hasPrefix(label) }.map { $0.dropFirst(label.count).trimmingCharacters(in: .whitespaces) }
+        }
+        guard let removed = figure("total prune:") else { return "found nothing to remove" }
+        return "removed \(removed)" + (figure("remaining:").map { ", \($0) remain" } ?? "")
+    }
+
     /// `restic prune` or `restic check`: repository-wide, and harmless to other tenants (prune drops
     /// only data no snapshot refers to).
     func maintain(_ arguments: [String], done: String) async throws(AgentFailure) -> String {

@@ -69,6 +69,15 @@ public struct ForgetRequest: Sendable, Equatable {
     }
 }
 
+/// What `cairn agent maintain` does: `restic check`, then `restic prune` if the check passed.
+public struct MaintainRequest: Sendable, Equatable {
+    /// restic check's `--read-data-subset` (`5%`, `1/10`, `500M`); the structure only when nil.
+    public var readDataSubset: String?
+
+    /// Creates a request.
+    public init(readDataSubset: String? = nil) { self.readDataSubset = readDataSubset }
+}
+
 /// One `cairn agent` operation.
 public enum AgentRequest: Sendable, Equatable {
     case backup(BackupRequest)
@@ -76,6 +85,7 @@ public enum AgentRequest: Sendable, Equatable {
     case forget(ForgetRequest)
     case prune
     case check
+    case maintain(MaintainRequest)
 }
 
 /// Where a Job's mount paths are on this machine: in a pod, where they say; in the sandbox, the host

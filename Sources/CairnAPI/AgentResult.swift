@@ -39,7 +39,7 @@ public struct AgentResult: Codable, Sendable, Equatable {
 
 /// The `cairn agent` subcommands.
 public enum AgentOperation: String, Codable, Sendable, CaseIterable, StringEnumeration {
-    case backup, restore, forget, prune, check
+    case backup, restore, forget, prune, check, maintain
 }
 
 /// How an agent run ended.

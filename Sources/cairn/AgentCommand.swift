@@ -18,6 +18,7 @@ import Logging
 /// - `cairn agent restore --snapshot <id> --target <mountPath> [--host <ns>/<config>] [--expect-tag k=v ...]`
 /// - `cairn agent forget --snapshot <id> [--snapshot ...] --host <ns>/<config> [--tag k=v ...]`
 /// - `cairn agent prune`, `cairn agent check`
+/// - `cairn agent maintain [--read-data-subset 5%]`: check, then prune if the check passed
 /// - Every subcommand: `[--stale-lock-age DURATION (1h)] [--connect-timeout DURATION (60s)]
 ///   [--result-file PATH] [--restic PATH] [--log-format text|json] [--log-level LEVEL]`.
 /// - The result is `AgentResult` JSON (<= 4096 bytes) in `--result-file`, else
@@ -41,7 +42,7 @@ struct AgentCommand: AsyncParsableCommand {
             3 PartiallySucceeded (a snapshot was written but some files could not be read); \
             1 Failed (the result's reason says why); 2 bad usage.
             """,
-        subcommands: [AgentBackup.self, AgentRestore.self, AgentForget.self, AgentPrune.self, AgentCheck.self])
+        subcommands: [AgentBackup.self, AgentRestore.self, AgentForget.self, AgentPrune.self, AgentCheck.self, AgentMaintain.self])
 }
 
 /// The options every `cairn agent` subcommand takes.
@@ -238,6 +239,27 @@ struct AgentCheck: AsyncParsableCommand {
     @OptionGroup var common: AgentCommonOptions
 
     func run() async throws { try await common.execute(.check) }
+}
+
+/// `cairn agent maintain`.
+struct AgentMaintain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maintain",
+        abstract: "Check the repository (restic check), then prune it (restic prune) if the check found no errors.")
+
+    @Option(help: ArgumentHelp("How much pack data restic check reads back and verifies: 5%, 1/10 or 500M.", valueName: "subset"))
+    var readDataSubset: String?
+
+    @OptionGroup var common: AgentCommonOptions
+
+    func validate() throws {
+        guard let subset = readDataSubset else { return }
+        guard RepositoryMaintenance.isDataSubset(subset) else {
+            throw ValidationError("--read-data-subset \(subset) is not a percentage (5%), a fraction n/t (1/10) or a size (500M, 2G).")
+        }
+    }
+
+    func run() async throws { try await common.execute(.maintain(MaintainRequest(readDataSubset: readDataSubset))) }
 }
 
 /// Checks of the flags the agent subcommands share.
