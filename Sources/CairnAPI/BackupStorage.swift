@@ -26,6 +26,8 @@ public struct BackupStorageSpec: Codable, Sendable, Equatable {
     public var usagePolicy: UsagePolicy?
     /// Whether configurations that name no storage use this one.
     public var `default`: Bool?
+    /// When and how the repository is checked and pruned; weekly at a time chosen per storage when absent.
+    public var maintenance: RepositoryMaintenance?
 
     /// Creates a spec.
     public init(backend: Backend, credentialsSecret: LocalRef? = nil, usagePolicy: UsagePolicy? = nil) {
@@ -128,6 +130,47 @@ public struct LocalBackend: Codable, Sendable, Equatable {
     }
 }
 
+/// The periodic `restic check` and `restic prune` of a storage's repository.
+public struct RepositoryMaintenance: Codable, Sendable, Equatable {
+    /// A cron expression or macro, `@weekly-random` style included; `@weekly-random` when absent.
+    public var schedule: String?
+    /// The IANA time zone of `schedule`; UTC when absent.
+    public var timeZone: String?
+    /// Stops scheduling maintenance; a running one finishes.
+    public var paused: Bool?
+    /// restic check's `--read-data-subset` (`5%`, `1/10`, `500M`): how much pack data is read back
+    /// and verified; only the structure is checked when absent.
+    public var readDataSubset: String?
+
+    /// The schedule when none is given: once a week, at a minute chosen from the storage's name.
+    public static let defaultSchedule = "@weekly-random"
+
+    /// Whether `text` is a form restic check's `--read-data-subset` takes: a percentage above 0 and
+    /// at most 100 (`5%`, `2.5%`), a fraction `n/t` with 1 <= n <= t (`1/10`), or a size with a
+    /// K, M, G or T suffix (`500M`).
+    public static func isDataSubset(_ text: String) -> Bool {
+        if text.hasSuffix("%") {
+            guard let percent = Double(text.dropLast()) else { return false }
+            return percent > 0 && percent <= 100
+        }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard let n = Int(parts[0]), let t = Int(parts[1]) else { return false }
+            return n >= 1 && n <= t
+        }
+        guard let unit = text.last, "KMGTkmgt".contains(unit), let size = Int(text.dropLast()) else { return false }
+        return size > 0
+    }
+
+    /// Creates maintenance settings.
+    public init(schedule: String? = nil, timeZone: String? = nil, paused: Bool? = nil, readDataSubset: String? = nil) {
+        self.schedule = schedule
+        self.timeZone = timeZone
+        self.paused = paused
+        self.readDataSubset = readDataSubset
+    }
+}
+
 /// What the controller observed about a storage.
 public struct BackupStorageStatus: Codable, Sendable, Equatable {
     /// `Ready` or `NotReady`.
@@ -137,7 +180,40 @@ public struct BackupStorageStatus: Codable, Sendable, Equatable {
     public var repository: String?
     public var observedGeneration: Int?
     public var conditions: [Condition]?
+    /// The maintenance schedule in use, its random choice made (`17 3 * * 2` for `@weekly-random`).
+    public var maintenanceSchedule: String?
+    /// The last maintenance run over all repositories, for the Last-Maintenance column.
+    public var lastMaintenance: String?
+    /// The earliest next maintenance run.
+    public var nextMaintenance: String?
+    /// One entry per repository: one for a shared backend, one per namespace for a PVC backend.
+    public var repositories: [RepositoryMaintenanceStatus]?
 
     /// Creates a status.
     public init() {}
+}
+
+/// The maintenance of one repository of a storage.
+public struct RepositoryMaintenanceStatus: Codable, Sendable, Equatable {
+    /// The namespace the maintenance Job runs in.
+    public var namespace: String
+    /// The BackupConfiguration whose encryption Secret opens the repository.
+    public var configuration: String?
+    /// The scheduled time of the last run started.
+    public var lastScheduledTime: String?
+    /// The last run's Job.
+    public var job: String?
+    /// `Running`, `Succeeded`, `Failed` or `Waiting`.
+    public var phase: String?
+    /// The agent's reason when the run failed or waits (`RepositoryDamaged`, `Locked`, ...).
+    public var reason: String?
+    /// What the run found, in the agent's words.
+    public var message: String?
+    public var startTime: String?
+    public var completionTime: String?
+    /// When a run last succeeded.
+    public var lastSuccessfulTime: String?
+
+    /// Creates an entry.
+    public init(namespace: String) { self.namespace = namespace }
 }

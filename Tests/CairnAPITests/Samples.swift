@@ -169,11 +169,26 @@ enum Samples {
         return backends.map { backend in
             var spec = BackupStorageSpec(backend: backend, credentialsSecret: LocalRef(name: "s3-credentials"), usagePolicy: usagePolicy)
             spec.default = true
+            spec.maintenance = RepositoryMaintenance(schedule: "@weekly-random", timeZone: "Europe/Berlin", paused: false, readDataSubset: "5%")
             var status = BackupStorageStatus()
             status.phase = "Ready"
             status.repository = "s3:http://127.0.0.1:5000/backups/cairn"
             status.observedGeneration = 1
             status.conditions = conditions
+            status.maintenanceSchedule = "17 3 * * 2"
+            status.lastMaintenance = time
+            status.nextMaintenance = time
+            var repository = RepositoryMaintenanceStatus(namespace: "shop")
+            repository.configuration = "statefulset-postgres"
+            repository.lastScheduledTime = time
+            repository.job = "cairn-maintain-s3-20261121-0130"
+            repository.phase = "Succeeded"
+            repository.reason = "Maintained"
+            repository.message = "restic check found no errors; restic prune removed 7 blobs / 2.862 MiB"
+            repository.startTime = time
+            repository.completionTime = time
+            repository.lastSuccessfulTime = time
+            status.repositories = [repository]
             return BackupStorage(metadata: metadata("s3"), spec: spec, status: status)
         }
     }
