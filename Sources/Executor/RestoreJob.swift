@@ -28,7 +28,10 @@ enum RestoreJob {
             "metadata": .mapping([
                 "name": .string(SessionNaming.restoreJob(restore: run.restoreSession)), "namespace": .string(run.namespace),
                 "labels": .strings(labels), "ownerReferences": [owner],
-                "annotations": .strings([snapshotAnnotation: run.choice.snapshot]),
+                "annotations": .strings([
+                    snapshotAnnotation: run.choice.snapshot,
+                    BackupJob.storageAnnotation: "\(run.access.storage.namespace ?? run.namespace)/\(run.access.storage.name)",
+                ]),
             ]),
             "spec": spec,
         ])

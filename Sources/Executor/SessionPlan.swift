@@ -66,8 +66,10 @@ enum SessionPlan {
 
     /// `restores`: the RestoreSessions of the session's configuration that have not finished; the
     /// session waits for them, so no backup reads a volume while it is being restored.
+    /// `maintenance`: the active maintenance Jobs of its storage (`<namespace>/<name>`); the session
+    /// waits for them, since restic check and prune hold the repository's exclusive lock.
     static func start(_ session: BackupSession, validation: Result<BackupRun, SessionFailure>, competition: Competition,
-                      settings: BackupJob.Settings, now: Date, restores: [String] = []) -> Start {
+                      settings: BackupJob.Settings, now: Date, restores: [String] = [], maintenance: [String] = []) -> Start {
         let run: BackupRun
         switch validation {
         case .failure(let failure): return .fail(failed(session, failure, now: now), failure)
@@ -78,6 +80,13 @@ enum SessionPlan {
             (status.phase, status.reason) = (.queued, "RestoreRunning")
             status.message = "BackupConfiguration \(run.namespace)/\(run.configuration) is being restored by RestoreSession(s) "
                 + "\(restores.joined(separator: ", ")); backups of it wait until the restore finishes"
+            return .queue(status == session.status ? nil : status)
+        }
+        if !maintenance.isEmpty {
+            var status = session.status ?? BackupSessionStatus()
+            (status.phase, status.reason) = (.queued, "MaintenanceRunning")
+            status.message = "BackupStorage \(run.access.storage.namespace ?? run.namespace)/\(run.access.storage.name) is being checked and pruned by Job(s) "
+                + "\(maintenance.joined(separator: ", ")), which hold the repository's exclusive lock; the backup starts when they finish"
             return .queue(status == session.status ? nil : status)
         }
         let key = ObjectKey(namespace: run.namespace, name: run.backupSession)

@@ -49,9 +49,13 @@ extension SessionRunner {
             places.withLock { $0[key] = run.node.map { .node($0) } ?? .anywhere }
         }
         let settings = BackupJob.Settings(image: options.agentImage, resources: options.resources, imagePullPolicy: options.imagePullPolicy)
-        var restores: [String] = []
-        if case .success(let run) = validation { restores = try await activeRestores(namespace: run.namespace, configuration: run.configuration) }
-        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now(), restores: restores) {
+        var (restores, maintenance): ([String], [String]) = ([], [])
+        if case .success(let run) = validation {
+            restores = try await activeRestores(namespace: run.namespace, configuration: run.configuration)
+            maintenance = try await activeMaintenance(run.access.storage, namespace: run.namespace)
+        }
+        switch SessionPlan.start(session, validation: validation, competition: competition(), settings: settings, now: options.now(),
+                                 restores: restores, maintenance: maintenance) {
         case .fail(let status, let failure):
             try await finish(node, status: status, event: (.warning, failure.reason, failure.message))
             return .done
@@ -87,6 +91,16 @@ extension SessionRunner {
             restore[path: "spec", "source", "configuration"]?.string == configuration && !restore.isDeleting
                 && !RestorePlan.isFinished(restore[path: "status", "phase"]?.string)
         }.map(\.name).sorted()
+    }
+
+    /// The storage's maintenance Jobs that have not finished, `<namespace>/<name>`, read from the
+    /// server for the same reason as the restores.
+    private func activeMaintenance(_ storage: NamespacedRef, namespace: String) async throws -> [String] {
+        let key = "\(storage.namespace ?? namespace)/\(storage.name)"
+        return try await client.list(ExecutorResource.jobs, namespace: options.namespace,
+                                     options: ListOptions(labelSelector: "\(MaintenanceJob.roleLabel)=\(Naming.labelValue(storage.name))")).items
+            .filter { MaintenanceJob.storageKeys($0) == [key] && !$0.isDeleting && JobResult.read(job: $0, pods: [], operation: .maintain) == .running }
+            .map { "\($0.namespace)/\($0.name)" }.sorted()
     }
 
     /// Creates the Job; nil when one of that name exists already (a restart between creating it
