@@ -68,8 +68,8 @@ struct ControllerService: Service {
         return logger
     }
 
-    /// Runs one AutoBackup reconciler, one scheduler, one session runner, one restore runner and
-    /// one retention keeper per namespace until cancelled; ready once all have synced. AutoBackup,
+    /// Runs one AutoBackup reconciler, one scheduler, one session runner, one restore runner, one
+    /// retention keeper and one maintenance keeper per namespace until cancelled; ready once all have synced. AutoBackup,
     /// the scheduler and the retention keeper read one shared cache of configurations, the
     /// scheduler and the session runner one of sessions.
     private func reconcile() async {
@@ -110,6 +110,12 @@ struct ControllerService: Service {
             let logger = Self.logger("cairn.retention", watching: namespace)
             return RetentionKeeper(client: client, options: options, informers: informers, logger: logger)
         }
+        let maintainers = namespaces.map { namespace in
+            var options = MaintenanceKeeper.Options(namespace: namespace)
+            (options.agentImage, options.imagePullPolicy, options.resources) = (executor.agentImage, executor.imagePullPolicy, executor.resources)
+            let logger = Self.logger("cairn.maintenance", watching: namespace)
+            return MaintenanceKeeper(client: client, options: options, informers: informers, logger: logger)
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await informers.run() }
             for (_, controller) in controllers { group.addTask { await controller.run() } }
@@ -117,6 +123,7 @@ struct ControllerService: Service {
             for restorer in restorers { group.addTask { await restorer.run() } }
             for scheduler in schedulers { group.addTask { await scheduler.run() } }
             for keeper in keepers { group.addTask { await keeper.run() } }
+            for maintainer in maintainers { group.addTask { await maintainer.run() } }
             group.addTask {
                 do {
                     for (_, controller) in controllers { try await controller.waitForSync() }
@@ -124,6 +131,7 @@ struct ControllerService: Service {
                     for restorer in restorers { try await restorer.waitForSync() }
                     for scheduler in schedulers { try await scheduler.waitForSync() }
                     for keeper in keepers { try await keeper.waitForSync() }
+                    for maintainer in maintainers { try await maintainer.waitForSync() }
                 } catch {
                     return  // cancelled before the caches filled
                 }
