@@ -18,13 +18,15 @@ extension MaintenanceKeeper {
         var schedule: CronSchedule
         var maintenance: RepositoryMaintenance
         var now: Date
+        /// Whether the storage carries `cairn.dev/maintain-now`: a run is due now, paused or not.
+        var requested: Bool
     }
 
     /// Reconciles one storage: its readiness, then each repository's maintenance, then its status.
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
         defer { counters.withLock { $0.reconciles += 1 } }
         do {
-            guard let node = storages.get(namespace: key.namespace, name: key.name), !node.isDeleting else {
+            guard var node = storages.get(namespace: key.namespace, name: key.name), !node.isDeleting else {
                 await wakeUps.set(key, at: nil)
                 return .done
             }
@@ -54,14 +56,19 @@ extension MaintenanceKeeper {
                 status.nextMaintenance = next.map(KubeTime.time)
                 wake = next
                 if ready {
-                    let pass = Pass(key: key, node: node, storage: storage, schedule: schedule, maintenance: maintenance, now: now)
+                    let requested = node.stringMap("annotations")[Self.maintainNowAnnotation] != nil
+                    let pass = Pass(key: key, node: node, storage: storage, schedule: schedule, maintenance: maintenance, now: now, requested: requested)
                     var entries: [RepositoryMaintenanceStatus] = []
+                    var retries: [Date] = []
                     for repository in MaintenancePlan.repositories(of: storage, users: users(of: key)) {
                         let previous = status.repositories?.first { $0.namespace == repository.namespace }
                         let (entry, retry) = try await maintain(repository, previous: previous, pass)
                         entries.append(entry)
-                        wake = [wake, retry].compactMap { $0 }.min()
+                        retries += [retry].compactMap { $0 }
                     }
+                    wake = (retries + [wake].compactMap { $0 }).min()
+                    // The request is answered once every repository's run started (or has nothing to maintain).
+                    if requested, retries.isEmpty { node = try await removeRequest(node) }
                     status.repositories = entries.isEmpty ? nil : entries
                     status.lastMaintenance = entries.compactMap(\.completionTime).max { (KubeTime.date($0) ?? .distantPast) < (KubeTime.date($1) ?? .distantPast) }
                     status.conditions = Conditions.setting(MaintenancePlan.health(entries, now: now), in: status.conditions)
@@ -166,7 +173,13 @@ extension MaintenanceKeeper {
             }
         }
         let since = entry.lastScheduledTime.flatMap(KubeTime.date) ?? KubeTime.date(pass.node.creationTimestamp) ?? pass.now
-        guard pass.maintenance.paused != true, let due = pass.schedule.latest(after: since, through: pass.now) else { return (entry, nil) }
+        let due: Date
+        if pass.requested {
+            due = Date(timeIntervalSince1970: (pass.now.timeIntervalSince1970 / 60).rounded(.down) * 60)
+        } else {
+            guard pass.maintenance.paused != true, let scheduled = pass.schedule.latest(after: since, through: pass.now) else { return (entry, nil) }
+            due = scheduled
+        }
         guard repository.hasBackups else {
             entry.lastScheduledTime = KubeTime.time(due)
             (entry.phase, entry.reason) = ("Waiting", "NoBackupYet")
@@ -266,6 +279,13 @@ extension MaintenanceKeeper {
         let eventReason = reason == MaintenancePlan.FailureReason.repositoryDamaged ? Self.damagedReason : Self.failedReason
         recorder.record(pass.node, type: .warning, reason: eventReason, message: "Job \(job.namespace)/\(job.name): \(reason): \(message)")
         logger.warning("maintenance Job \(job.name) failed: \(reason): \(message)", metadata: ["storage": "\(pass.key)"])
+    }
+
+    /// Removes `cairn.dev/maintain-now`; returns the storage as it is now, for the status write.
+    /// Unconditional: a second request made in the same instant is answered by the same run.
+    private func removeRequest(_ node: Node) async throws -> Node {
+        let metadata: Node = .mapping(["annotations": .mapping([Node.Pair(key: .string(Self.maintainNowAnnotation), value: .null)])])
+        return try await client.patch(ExecutorResource.storages, namespace: node.namespace, name: node.name, .mapping(["metadata": metadata]))
     }
 
     private func deleteJob(_ job: Node) async throws {

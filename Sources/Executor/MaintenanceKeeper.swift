@@ -22,6 +22,7 @@ import YAML
 /// or forget Job of the same storage is active (it looks again every `busyRecheck`), and the
 /// session runner holds new backups Queued (`MaintenanceRunning`) while a maintenance Job runs.
 /// A run that misses its time (the controller was down) is caught up once, as the Scheduler does.
+/// `kubectl annotate backupstorage <name> cairn.dev/maintain-now=true` asks for a run now.
 /// The Job is named after the scheduled time, so a restart adopts it instead of starting another.
 public final class MaintenanceKeeper: Sendable {
     /// How the keeper runs.
@@ -70,6 +71,10 @@ public final class MaintenanceKeeper: Sendable {
     public static let failedReason = "MaintenanceFailed"
     public static let damagedReason = "RepositoryDamaged"
     public static let waitingReason = "MaintenanceWaiting"
+
+    /// `cairn.dev/maintain-now` on a BackupStorage (any value): run its maintenance now, even when
+    /// paused; the keeper removes it once the Job is created.
+    public static let maintainNowAnnotation = "cairn.dev/maintain-now"
 
     /// The informers' index by storage, `<namespace>/<name>`.
     static let storageIndex = "storage"

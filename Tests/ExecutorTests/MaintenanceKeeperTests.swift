@@ -137,6 +137,41 @@ import YAML
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func givenAPausedStorage_whenAnnotatedMaintainNow_thenItRunsOnceAndTheAnnotationGoes() async throws {
+        try await RetentionHarness.with(start: Date()) { harness in
+            // Given: a storage whose maintenance is paused.
+            try await Self.repositoryWithGarbage(harness) { patch in
+                patch = .mapping(["spec": .mapping(["maintenance": .mapping(["schedule": "0 * * * *", "paused": true])])])
+            }
+            try await harness.withNodes {
+                try await Self.maintaining(harness) { keeper in
+                    let paused = try await eventually("the storage to be Ready", .seconds(20)) {
+                        let storage = try await Self.storage(harness)
+                        return storage.status?.phase == "Ready" ? storage : nil
+                    }
+                    #expect(Self.condition(paused, "MaintenanceScheduled")?.reason == "Paused")
+                    #expect(paused.status?.nextMaintenance == nil)
+
+                    // When: someone asks for a run with the annotation, as `kubectl annotate` does.
+                    let request: Node = .mapping(["metadata": .mapping(["annotations": .mapping(["cairn.dev/maintain-now": "true"])])])
+                    _ = try await harness.client.patch(ExecutorResource.storages, namespace: harness.namespace, name: "store", request)
+
+                    // Then: one run checks and prunes, and the annotation is removed.
+                    let storage = try await eventually("the requested run to succeed", .seconds(90)) {
+                        let storage = try await Self.storage(harness)
+                        return storage.status?.repositories?.first?.phase == "Succeeded" ? storage : nil
+                    }
+                    #expect(storage.metadata.annotations?["cairn.dev/maintain-now"] == nil)
+                    #expect(keeper.statistics.jobsCreated == 1)
+                    harness.clock.advance(by: Self.hour)
+                    try await Task.sleep(for: .milliseconds(500))
+                    #expect(keeper.statistics.jobsCreated == 1, "paused: the schedule starts nothing")
+                }
+            }
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func givenATruncatedPack_whenMaintained_thenTheStorageIsUnhealthyAWarningNamesThePackAndNothingIsPruned() async throws {
         try await RetentionHarness.with(start: Date()) { harness in
