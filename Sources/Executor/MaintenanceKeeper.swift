@@ -77,7 +77,7 @@ public final class MaintenanceKeeper: Sendable {
     public static let maintainNowAnnotation = "cairn.dev/maintain-now"
 
     /// The informers' index by storage, `<namespace>/<name>`.
-    static let storageIndex = "storage"
+    static let storageIndex = "maintenance-storage"
 
     let client: KubeClient
     let clock: any ExecutorClock
