@@ -7,7 +7,7 @@ import YAML
 extension RestoreRunner {
     /// Reconciles one RestoreSession: a table of contents of the steps below.
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
-        guard let node = restores.get(key), !node.isDeleting else { return .done }
+        guard let node = restores.get(key) else { return .done }
         let restore: RestoreSession
         do {
             restore = try NodeDecoder().decode(RestoreSession.self, from: node)
@@ -17,6 +17,11 @@ extension RestoreRunner {
             return .done
         }
         do {
+            if node.isDeleting {
+                // Deleted while the workload is scaled down: its finalizer holds it until the restore stops and the workload is back.
+                if let scaled = ScaledWorkload.of(restore) { try await abort(restore, scaled, node) }
+                return .done
+            }
             if RestorePlan.isFinished(restore.status?.phase) {
                 if let scaled = ScaledWorkload.of(restore) { try await scaleBack(scaled, node) }
                 return .done
@@ -82,6 +87,7 @@ extension RestoreRunner {
             var annotations = object[path: "metadata", "annotations"] ?? .mapping([])
             annotations[ScaledWorkload.annotation] = .string(scaled.text)
             object["metadata"]?["annotations"] = annotations
+            object["metadata"]?["finalizers"] = .sequence(Self.finalizers(of: node, adding: true).map { .string($0) })
             _ = try await client.update(ExecutorResource.restores, namespace: node.namespace, object)
         }
         _ = try await client.patch(resource, namespace: node.namespace, name: scaled.name, ScaledWorkload.replicasPatch(0))
@@ -105,7 +111,34 @@ extension RestoreRunner {
         var annotations = object[path: "metadata", "annotations"] ?? .mapping([])
         annotations[ScaledWorkload.annotation] = nil
         object["metadata"]?["annotations"] = annotations
+        object["metadata"]?["finalizers"] = .sequence(Self.finalizers(of: node, adding: false).map { .string($0) })
         _ = try await client.update(ExecutorResource.restores, namespace: node.namespace, object)
+    }
+
+    /// A restore deleted while its workload is scaled down: stops its Job (the PVC may then hold a
+    /// partial restore, which a Warning says), scales the workload back, and lets the deletion finish.
+    private func abort(_ restore: RestoreSession, _ scaled: ScaledWorkload, _ node: Node) async throws {
+        if !RestorePlan.isFinished(restore.status?.phase) {
+            let name = SessionNaming.restoreJob(restore: node.name)
+            do {
+                _ = try await client.delete(ExecutorResource.jobs, namespace: node.namespace, name: name, propagationPolicy: .background)
+                recorder.record(node, type: .warning, reason: "RestoreAborted",
+                                message: "RestoreSession \(node.namespace)/\(node.name) was deleted before it finished; its Job \(name) was stopped, "
+                                    + "so PVC \(restore.status?.pvc ?? restore.spec.target.pvc ?? "") may hold a partial restore")
+            } catch let error as KubeError where error.kind == .notFound {
+                // Not started yet, or gone already: nothing wrote to the PVC.
+            }
+        }
+        try await scaleBack(scaled, node)
+    }
+
+    /// `cairn.dev/scale-back`: holds a deleted restore until its workload is scaled back.
+    static let scaleBackFinalizer = "cairn.dev/scale-back"
+
+    private static func finalizers(of node: Node, adding: Bool) -> [String] {
+        let current = node[path: "metadata", "finalizers"]?.sequence?.compactMap(\.string) ?? []
+        let others = current.filter { $0 != scaleBackFinalizer }
+        return adding ? others + [scaleBackFinalizer] : others
     }
 
     /// Creates an object; false when one of that name exists already (made by a pass cut short).

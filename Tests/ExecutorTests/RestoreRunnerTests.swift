@@ -287,4 +287,36 @@ import YAML
             }
         }
     }
+
+    @Test func givenARunningRestoreWithScaleDown_WhenItIsDeleted_ThenItsJobStopsTheDeploymentIsBackAndTheRestoreGoes() async throws {
+        try await RunnerHarness.with { harness in
+            try await harness.createFixtures()
+            try await harness.createSnapshot("snap-1")
+            _ = try await harness.client.patch(deployments, namespace: harness.namespace, name: "app", .mapping(["spec": .mapping(["replicas": 2])]))
+            try await harness.restoring { restorer in
+                // Given: a restore that scaled the Deployment to 0 and whose Job runs.
+                try await harness.createRestore("r1") { $0.spec.scaleDown = true }
+                let job = try await harness.restoreJob(for: "r1")
+                #expect(try await replicas(harness) == 0)
+                #expect(try await harness.restore("r1").metadata.finalizers == ["cairn.dev/scale-back"])
+
+                // When: it is deleted before it finishes.
+                _ = try await harness.client.delete(ExecutorResource.restores, namespace: harness.namespace, name: "r1")
+
+                // Then: the Job is stopped, the Deployment is back at 2, the RestoreSession goes, and a Warning says the PVC may be partial.
+                try await eventually("Deployment app to be back at 2", .seconds(20)) { try await replicas(harness) == 2 }
+                try await eventually("the RestoreSession to be gone", .seconds(20)) {
+                    try await harness.client.list(ExecutorResource.restores, namespace: harness.namespace).items.isEmpty
+                }
+                try await eventually("the restore Job to be gone", .seconds(20)) {
+                    try await harness.client.list(ExecutorResource.jobs, namespace: harness.namespace).items.allSatisfy { $0.name != job.name }
+                }
+                await restorer.flushEvents()
+                let events = try await harness.client.list(eventResource, namespace: harness.namespace).items
+                let aborted = try #require(events.first { $0["reason"]?.string == "RestoreAborted" })
+                #expect(aborted["type"]?.string == "Warning")
+                #expect(aborted["message"]?.string?.contains("may hold a partial restore") == true)
+            }
+        }
+    }
 }
