@@ -54,7 +54,8 @@ extension MaintenanceKeeper {
                 status.maintenanceSchedule = schedule.effectiveExpression
                 let next = maintenance.paused == true ? nil : schedule.next(after: now)
                 status.nextMaintenance = next.map(KubeTime.time)
-                wake = next
+                // Secrets are not watched: a storage waiting for its credentials looks again now and then.
+                wake = ready ? next : [next, now.addingTimeInterval(options.busyRecheck)].compactMap { $0 }.min()
                 if ready {
                     let requested = node.stringMap("annotations")[Self.maintainNowAnnotation] != nil
                     let pass = Pass(key: key, node: node, storage: storage, schedule: schedule, maintenance: maintenance, now: now, requested: requested)

@@ -39,7 +39,8 @@ public final class MaintenanceKeeper: Sendable {
         public var component = "cairn-controller"
         /// How long after a run that could not start (a missing encryption Secret, say) it is tried again.
         public var retryDelay: TimeInterval = 600
-        /// How often a run that waits for other Jobs on the repository looks again.
+        /// How often a run that waits for other Jobs on the repository, or a storage whose credentials
+        /// Secret is missing, is looked at again.
         public var busyRecheck: TimeInterval = 60
         /// The image, pull policy and resources of the maintenance Jobs: the backup Jobs' by default.
         public var agentImage = SessionRunner.Options().agentImage

@@ -335,6 +335,11 @@ import YAML
                 #expect(failed["type"]?.string == "Warning")
                 #expect(try await Self.maintenanceJobs(harness).isEmpty)
                 #expect(keeper.statistics.jobsCreated == 0)
+
+                // When: the missing credentials Secret is created; Then: the storage is Ready at the next look.
+                try await harness.base.createSecret("missing", ["AWS_ACCESS_KEY_ID": "id"])
+                harness.clock.advance(by: 61)
+                try await eventually("no-credentials to be Ready", .seconds(20)) { try await Self.storage(harness, "no-credentials").status?.phase == "Ready" }
             }
         }
     }
