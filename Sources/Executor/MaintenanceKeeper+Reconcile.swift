@@ -2,6 +2,7 @@ import Blueprint
 import CairnAPI
 import Foundation
 import Kube
+import Metrics
 import YAML
 
 /// A `spec.maintenance` that cannot be used, as the condition that says what to fix.
@@ -72,7 +73,10 @@ extension MaintenanceKeeper {
                     if requested, retries.isEmpty { node = try await removeRequest(node) }
                     status.repositories = entries.isEmpty ? nil : entries
                     status.lastMaintenance = entries.compactMap(\.completionTime).max { (KubeTime.date($0) ?? .distantPast) < (KubeTime.date($1) ?? .distantPast) }
-                    status.conditions = Conditions.setting(MaintenancePlan.health(entries, now: now), in: status.conditions)
+                    let health = MaintenancePlan.health(entries, now: now)
+                    status.conditions = Conditions.setting(health, in: status.conditions)
+                    Gauge(label: "cairn_repository_healthy", dimensions: [("namespace", key.namespace), ("storage", key.name)], factory: options.metricsFactory)
+                        .record(health.status == .true ? 1 : health.status == .false ? 0 : -1)
                 }
             }
             try await writeStatus(node, status, was: storage.status)
@@ -269,6 +273,7 @@ extension MaintenanceKeeper {
             (entry.phase, entry.reason, entry.message) = ("Succeeded", Self.maintainedReason, result.message)
             entry.lastSuccessfulTime = entry.completionTime
             counters.withLock { $0.succeeded += 1 }
+            runs(result: "Succeeded")
             recorder.record(pass.node, type: .normal, reason: Self.maintainedReason,
                             message: "Job \(job.namespace)/\(job.name): \(result.message ?? "the repository was checked and pruned")")
             return
@@ -277,6 +282,7 @@ extension MaintenanceKeeper {
         let message = ending.result?.message ?? ending.failure?.message ?? "the Job failed"
         (entry.phase, entry.reason, entry.message) = ("Failed", reason, message)
         counters.withLock { $0.failed += 1 }
+        runs(result: "Failed")
         let eventReason = reason == MaintenancePlan.FailureReason.repositoryDamaged ? Self.damagedReason : Self.failedReason
         recorder.record(pass.node, type: .warning, reason: eventReason, message: "Job \(job.namespace)/\(job.name): \(reason): \(message)")
         logger.warning("maintenance Job \(job.name) failed: \(reason): \(message)", metadata: ["storage": "\(pass.key)"])
@@ -287,6 +293,11 @@ extension MaintenanceKeeper {
     private func removeRequest(_ node: Node) async throws -> Node {
         let metadata: Node = .mapping(["annotations": .mapping([Node.Pair(key: .string(Self.maintainNowAnnotation), value: .null)])])
         return try await client.patch(ExecutorResource.storages, namespace: node.namespace, name: node.name, .mapping(["metadata": metadata]))
+    }
+
+    /// Counts one finished run.
+    private func runs(result: String) {
+        Counter(label: "cairn_maintenance_runs_total", dimensions: [("result", result)], factory: options.metricsFactory).increment()
     }
 
     private func deleteJob(_ job: Node) async throws {

@@ -2,6 +2,7 @@ import CairnAPI
 import Foundation
 import Kube
 import Logging
+import Metrics
 import Synchronization
 import YAML
 
@@ -46,6 +47,8 @@ public final class MaintenanceKeeper: Sendable {
         public var agentImage = SessionRunner.Options().agentImage
         public var imagePullPolicy: String?
         public var resources = SessionRunner.Options().resources
+        /// Where `cairn_maintenance_runs_total` and `cairn_repository_healthy` go.
+        public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 
         /// Creates options; all namespaces when `namespace` is nil.
         public init(namespace: String? = nil) { self.namespace = namespace }

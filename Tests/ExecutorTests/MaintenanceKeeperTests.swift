@@ -4,6 +4,7 @@ import Executor
 import Foundation
 import Kube
 import Logging
+import MetricsTestKit
 import Testing
 import YAML
 
@@ -43,10 +44,11 @@ import YAML
     }
 
     /// Runs a MaintenanceKeeper for the test's namespace until `body` returns.
-    private static func maintaining(_ harness: RetentionHarness, busyRecheck: TimeInterval = 60,
+    private static func maintaining(_ harness: RetentionHarness, busyRecheck: TimeInterval = 60, metrics: TestMetrics? = nil,
                                     _ body: @escaping @Sendable (MaintenanceKeeper) async throws -> Void) async throws {
         var options = MaintenanceKeeper.Options(namespace: harness.namespace)
         (options.agentImage, options.busyRecheck, options.retryDelay) = ("cairn:test", busyRecheck, 600)
+        if let metrics { options.metricsFactory = metrics }
         var logger = Logger(label: "cairn.maintenance.test")
         logger.logLevel = ProcessInfo.processInfo.environment["CAIRN_TEST_DEBUG"] == nil ? .critical : .info
         let keeper = MaintenanceKeeper(client: harness.client, clock: harness.clock, options: options, logger: logger)
@@ -182,8 +184,9 @@ import YAML
                 .filter { !$0.hasDirectoryPath }.sorted { $0.path < $1.path }.first)
             try Data("garbage".utf8).write(to: damaged)
             let before = try Self.packBytes(harness)
+            let metrics = TestMetrics()
             try await harness.withNodes {
-                try await Self.maintaining(harness) { keeper in
+                try await Self.maintaining(harness, metrics: metrics) { keeper in
                     try await eventually("the storage to be Ready", .seconds(20)) { try await Self.storage(harness).status?.phase == "Ready" }
 
                     // When: maintenance runs.
@@ -205,6 +208,9 @@ import YAML
                     }
                     #expect(warning["type"]?.string == "Warning")
                     #expect(try Self.packBytes(harness) == before)
+                    #expect(metrics.counterTotal(label: "cairn_maintenance_runs_total", dimensions: [("result", "Failed")]) == 1)
+                    let gauge = metrics.recorders(label: "cairn_repository_healthy", dimensions: [("namespace", harness.namespace), ("storage", "store")])
+                    #expect(gauge.first?.lastValue == 0)
                 }
             }
         }
@@ -245,7 +251,10 @@ import YAML
                 _ = try await harness.client.delete(ExecutorResource.jobs, namespace: harness.namespace, name: "backup-in-flight")
                 harness.clock.advance(by: 61)
                 try await eventually("the maintenance Job", .seconds(20)) { try await Self.maintenanceJobs(harness).count == 1 }
-                #expect(try await Self.storage(harness).status?.repositories?.first?.phase == "Running")
+                // The status is written after the Job is created.
+                try await eventually("the run to show Running", .seconds(20)) {
+                    try await Self.storage(harness).status?.repositories?.first?.phase == "Running"
+                }
                 #expect(keeper.statistics.jobsCreated == 1)
             }
         }
