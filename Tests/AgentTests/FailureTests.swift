@@ -51,7 +51,6 @@ import Testing
         environment["RESTIC_PASSWORD"] = "pw"
         let log = directory.url.appendingPathComponent("termination-log")
         environment["CAIRN_TERMINATION_LOG"] = log.path
-        let started = ContinuousClock.now
 
         // The binary, not the library: its deadline runs on its own threads, not on the test process's busy ones.
         let output = try await CairnAgent.run(["backup", "--volume", "data=/data/data", "--host", "team-a/db", "--connect-timeout", "2s"], environment)
@@ -60,8 +59,9 @@ import Testing
         let result = try CairnAgent.result(at: log)
         #expect(result.phase == .failed)
         #expect(result.reason == "RepositoryUnreachable", "\(result.message ?? "")")
-        #expect(result.message?.contains("did not answer within 2s") == true)
-        #expect(ContinuousClock.now - started < .seconds(12), "restic's own retries would take a quarter of a minute")
+        // The agent's own deadline ended it, not restic's retries (a quarter of a minute): the words say so.
+        // No wall-clock bound: on a loaded 2-core machine one took 14 s with the deadline working.
+        #expect(result.message?.contains("did not answer within 2s") == true, "\(result.message ?? "")")
     }
 
     @Test func givenNoRepository_WhenRestoring_ThenItFailsWithRepositoryMissingAndCreatesNone() async throws {
