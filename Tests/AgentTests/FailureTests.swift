@@ -130,26 +130,3 @@ import Testing
         }
     }
 }
-
-/// A small tmpfs, for a destination that fills up; only root (or a process with CAP_SYS_ADMIN) may mount one.
-enum Tmpfs {
-    static let unavailable: String? = {
-        guard getuid() == 0 else { return "mounting a tmpfs needs root; the tests run as uid \(getuid())" }
-        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-tmpfs-probe-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: probe) }
-        do { try FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true) } catch { return "\(error)" }
-        guard mount("tmpfs", probe.path, "tmpfs", 0, "size=1m") == 0 else {
-            return "mount -t tmpfs was refused (errno \(errno)): this container may not mount file systems"
-        }
-        umount(probe.path)
-        return nil
-    }()
-
-    static func with(_ directory: URL, size: String, _ body: () async throws -> Void) async throws {
-        guard mount("tmpfs", directory.path, "tmpfs", 0, "size=\(size)") == 0 else {
-            throw HarnessError(description: "mount tmpfs on \(directory.path) failed: errno \(errno)")
-        }
-        defer { umount2(directory.path, 2) }  // MNT_DETACH: even if restic left a file open
-        try await body()
-    }
-}

@@ -18,14 +18,15 @@ import YAML
         var environment: [String] { ["RESTIC_REPOSITORY=\(repository.path)", "RESTIC_PASSWORD=\(RunnerHarness.password)"] }
     }
 
-    /// Makes a local repository, the password, PVC `data` holding 32 MiB of random data,
-    /// Deployment `app` mounting it, and its configuration with `edit` applied.
-    static func setUp(_ harness: RunnerHarness, _ layout: NodeLayout, configuration edit: @escaping (inout BackupConfiguration) -> Void) async throws -> Setup {
+    /// Makes a local repository, the password, PVC `data` holding `parts` files of 4 MiB of random
+    /// data, Deployment `app` mounting it, and its configuration with `edit` applied.
+    static func setUp(_ harness: RunnerHarness, _ layout: NodeLayout, parts: Int = 8,
+                      configuration edit: @escaping (inout BackupConfiguration) -> Void) async throws -> Setup {
         let repository = URL(fileURLWithPath: try await harness.createLocalRepository())
         try await harness.createClaim("data")
         let volume = layout.volume(namespace: harness.namespace, claim: "data")
         try await eventually("PVC data to be provisioned", .seconds(20)) { FileManager.default.fileExists(atPath: volume.path) }
-        for index in 0..<8 { try EndToEndTests.incompressible(count: 4 << 20).write(to: volume.appendingPathComponent("part-\(index).bin")) }
+        for index in 0..<parts { try EndToEndTests.incompressible(count: 4 << 20).write(to: volume.appendingPathComponent("part-\(index).bin")) }
         try await harness.createDeployment("app", claims: ["data"])
         try await harness.createConfiguration { edit(&$0) }
         return Setup(repository: repository, volume: volume, host: "\(harness.namespace)/\(RunnerHarness.configurationName)")
@@ -143,6 +144,90 @@ import YAML
                 let failed = try await harness.waitFor("unreachable", .failed, .seconds(90))
                 #expect(failed.status?.reason == "RepositoryUnreachable", "\(String(describing: failed.status))")
                 #expect(failed.status?.message?.contains("127.0.0.1:\(port)") == true, "\(String(describing: failed.status?.message))")
+            }
+        }
+    }
+
+    @Test(.enabled(if: Tmpfs.unavailable == nil, "\(Tmpfs.unavailable ?? "")"))
+    func givenARepositoryOnAFullFileSystem_whenASessionRuns_thenItFailsAsDestinationFullInResticsWords_andWithRoomTheNextSucceedsWithNoLockLeft() async throws {
+        try await EndToEndTests.withSimulatedNodes { harness, layout in
+            // Given: 16 MiB of random data, and the repository on a tmpfs of 4 MiB.
+            let setup = try await Self.setUp(harness, layout, parts: 4) { $0.spec.retries = 0 }
+            try FileManager.default.createDirectory(at: setup.repository, withIntermediateDirectories: true)
+            try await Tmpfs.with(setup.repository, size: "4m") {
+                try await harness.running { runner in
+                    // When: a session runs.
+                    try await harness.createSession("full")
+
+                    // Then: it fails as DestinationFull in restic's own words, with no Snapshot, and a Warning says so.
+                    let failed = try await harness.waitFor("full", .failed, .seconds(90))
+                    let message = failed.status?.message ?? ""
+                    #expect(failed.status?.reason == "DestinationFull", "\(String(describing: failed.status))")
+                    #expect(message.hasPrefix("restic: ") && message.contains("no space left on device"), "\(message)")
+                    #expect(failed.status?.volumes?.map(\.phase) == ["Failed"])
+                    #expect(try await harness.client.list(ExecutorResource.snapshots, namespace: harness.namespace).items.isEmpty)
+                    let warnings = try await harness.events(about: "full", runner: runner).filter { $0["type"]?.string == "Warning" }
+                    #expect(warnings.map { $0["reason"]?.string } == ["DestinationFull"])
+                    #expect(warnings.first?["message"]?.string == message)
+
+                    // When: the file system gets room, and the next session runs.
+                    try Tmpfs.resize(setup.repository, to: "64m")
+                    try await harness.createSession("roomy")
+
+                    // Then: it succeeds, the repository holds exactly its snapshot, and no lock is left.
+                    let roomy = try await harness.waitFor("roomy", .succeeded, .seconds(90))
+                    let id = try #require(roomy.status?.volumes?.first?.resticSnapshotID)
+                    let listLocks = try await Processes.run("/usr/bin/env", setup.environment + ["restic", "list", "locks", "--no-lock"])
+                    #expect(listLocks.status == 0 && listLocks.stdout.isEmpty, "restic list locks: \(listLocks.stdout)\(listLocks.stderr)")
+                    let snapshots = try await Processes.run("/usr/bin/env", setup.environment + ["restic", "snapshots", "--json", "--no-lock"])
+                    #expect(try JSON.parse(snapshots.stdout).sequence?.compactMap { $0["id"]?.string } == [id], "\(snapshots.stdout)\(snapshots.stderr)")
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: PodUser.unavailable == nil, "\(PodUser.unavailable ?? "")"))
+    func givenAFileThePodsUserCannotRead_whenASessionRuns_thenItSucceedsPartially_listingTheFile_andTheSnapshotIsRecorded() async throws {
+        let user = PodUser.deployment
+        try await EndToEndTests.withSimulatedNodes(agentUser: user) { harness, layout in
+            // Given: the agent runs as the pod's user, with its own repository; the volume holds a
+            // file only root may read, among files anyone may.
+            let setup = try await Self.setUp(harness, layout, parts: 2) { $0.spec.retries = 0 }
+            try FileManager.default.createDirectory(at: setup.repository, withIntermediateDirectories: true)
+            #expect(chown(setup.repository.path, uid_t(user.uid), gid_t(user.gid)) == 0)
+            let secret = setup.volume.appendingPathComponent("keys/server.key")
+            try FileManager.default.createDirectory(at: secret.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data("private".utf8).write(to: secret)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
+
+            try await harness.running { runner in
+                // When: a session runs.
+                try await harness.createSession("partial")
+
+                // Then: the session succeeds partially, naming the file, and a Warning says so.
+                let session = try await harness.waitFor("partial", .succeeded, .seconds(90))
+                let job = try await harness.job(for: "partial")
+                #expect(job[path: "spec", "template", "spec", "securityContext", "runAsUser"]?.int == user.uid)
+                #expect(session.status?.reason == "PartiallySucceeded", "\(String(describing: session.status))")
+                #expect(session.status?.message == "snapshots written, but 1 file could not be read: data/keys/server.key; see status.volumes[].unreadable")
+                let volume = try #require(session.status?.volumes?.first)
+                #expect(volume.phase == "PartiallySucceeded" && volume.unreadable == ["keys/server.key"], "\(volume)")
+                let warnings = try await harness.events(about: "partial", runner: runner).filter { $0["type"]?.string == "Warning" }
+                #expect(warnings.map { $0["reason"]?.string } == ["PartiallySucceeded"])
+
+                // And: the Snapshot names the restic snapshot, which holds the readable files and not the other.
+                let id = try #require(volume.resticSnapshotID)
+                let snapshot = try await harness.client.get(Snapshot.self, ExecutorResource.snapshots, namespace: harness.namespace, name: "partial-data")
+                #expect(snapshot.spec.resticSnapshotID == id && volume.snapshot == "partial-data")
+                let listed = try await Processes.run("/usr/bin/env", setup.environment + ["restic", "ls", "--json", "--no-lock", id])
+                #expect(listed.status == 0, "\(listed.stderr)")
+                let nodes = try listed.stdout.split(separator: "\n").map { try JSON.parse(String($0)) }.filter { $0["struct_type"]?.string == "node" }
+                let names = nodes.compactMap { $0["name"]?.string }
+                #expect(names.contains("part-0.bin") && names.contains("part-1.bin") && names.contains("keys"), "\(names)")
+                #expect(!names.contains("server.key"), "\(names)")
+                let configuration = try await harness.client.get(BackupConfiguration.self, ExecutorResource.configurations,
+                                                                 namespace: harness.namespace, name: RunnerHarness.configurationName)
+                #expect(configuration.status?.lastSuccessfulBackup?.phase == "PartiallySucceeded")
             }
         }
     }

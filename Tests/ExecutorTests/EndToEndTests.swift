@@ -32,12 +32,15 @@ import YAML
     }
 
     /// Runs `body` with a sandbox whose simulated kubelet (one node) runs Job pods as the real
-    /// `cairn` binary; the layout says where each PVC's directory is.
-    static func withSimulatedNodes(_ body: @escaping @Sendable (RunnerHarness, NodeLayout) async throws -> Void) async throws {
+    /// `cairn` binary; the layout says where each PVC's directory is. With `user`, the agent runs
+    /// as that user (see ``PodUser``).
+    static func withSimulatedNodes(agentUser user: PodUser? = nil,
+                                   _ body: @escaping @Sendable (RunnerHarness, NodeLayout) async throws -> Void) async throws {
         try await RunnerHarness.with { harness in
             _ = try harness.cluster.sandboxOnly()
             let root = harness.cluster.directory.appendingPathComponent("nodes")
-            let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: Processes.cairnBinary), logger: quietLogger())
+            let binary = try user?.writeLauncher(in: harness.cluster.directory) ?? Processes.cairnBinary
+            let nodes = SimulatedNodes(client: harness.client, configuration: .init(nodes: 1, root: root, cairnBinary: binary), logger: quietLogger())
             let simulated = Task { try await nodes.run() }
             defer { simulated.cancel() }
             try await body(harness, NodeLayout(root: root))
@@ -112,5 +115,40 @@ import YAML
                 try await Self.expectRestoresByteIdentical(id, repository: ["RESTIC_REPOSITORY": repository], harness: harness, files: files, of: volume)
             }
         }
+    }
+}
+
+/// A user a pod's `securityContext` names, for the agent to run as. The simulated kubelet runs
+/// every container as the test process's user, root here, whom no file permission stops; this
+/// launcher stands in for the container runtime's part: it gives the container's home and its
+/// termination-message file to the user (kubelet makes that file writable for any user), then
+/// runs the real `cairn` as the user, with the fsGroup as a supplementary group.
+struct PodUser: Sendable {
+    var uid: Int
+    var gid: Int
+    var fsGroup: Int
+
+    /// The user of ``RunnerHarness/createDeployment(_:claims:)``'s pod template, which the backup Job copies.
+    static let deployment = PodUser(uid: 1001, gid: 1002, fsGroup: 2000)
+
+    /// Why the agent cannot run as another user here, or nil when it can.
+    static let unavailable: String? = {
+        guard getuid() == 0 else { return "switching users needs root; the tests run as uid \(getuid())" }
+        return FileManager.default.isExecutableFile(atPath: setpriv) ? nil : "\(setpriv) is missing (Debian package util-linux)"
+    }()
+
+    static let setpriv = "/usr/bin/setpriv"
+
+    /// Writes the launcher into `directory`; returns its path, for the simulated kubelet to run in place of `cairn`.
+    func writeLauncher(in directory: URL) throws -> String {
+        let launcher = directory.appendingPathComponent("cairn-as-\(uid)")
+        try """
+            #!/bin/sh
+            chown \(uid):\(gid) "$HOME" "$CAIRN_TERMINATION_LOG" || exit 127
+            exec \(Self.setpriv) --reuid=\(uid) --regid=\(gid) --groups=\(fsGroup) '\(Processes.cairnBinary)' "$@"
+
+            """.write(to: launcher, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: launcher.path)
+        return launcher.path
     }
 }
