@@ -78,7 +78,7 @@ public struct Agent: Sendable {
             interruption: interruption, logger: logger)
         let mounts = try MountMap(environment: environment)
         var session = Session(restic: restic, repository: access.repository, mounts: mounts, options: options, logger: logger)
-        try await session.reach(creating: request.operation == .backup)
+        try await session.reach(creating: request.creates)
         session.staleLocksRemoved = try await session.removeStaleLocks()
         return session
     }
@@ -96,6 +96,15 @@ public struct Agent: Sendable {
 }
 
 extension AgentRequest {
+    /// Whether a missing repository is created: by a backup, and by `maintain --create`.
+    var creates: Bool {
+        switch self {
+        case .backup: true
+        case .maintain(let request): request.create
+        default: false
+        }
+    }
+
     /// The operation the result names.
     public var operation: AgentOperation {
         switch self {

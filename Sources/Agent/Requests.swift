@@ -73,9 +73,14 @@ public struct ForgetRequest: Sendable, Equatable {
 public struct MaintainRequest: Sendable, Equatable {
     /// restic check's `--read-data-subset` (`5%`, `1/10`, `500M`); the structure only when nil.
     public var readDataSubset: String?
+    /// Whether a missing repository is created first, as a first backup would.
+    public var create: Bool
 
     /// Creates a request.
-    public init(readDataSubset: String? = nil) { self.readDataSubset = readDataSubset }
+    public init(readDataSubset: String? = nil, create: Bool = false) {
+        self.readDataSubset = readDataSubset
+        self.create = create
+    }
 }
 
 /// One `cairn agent` operation.

@@ -213,6 +213,10 @@ public struct RepositoryMaintenanceStatus: Codable, Sendable, Equatable {
     public var completionTime: String?
     /// When a run last succeeded.
     public var lastSuccessfulTime: String?
+    /// Whether the repository is known to exist: a backup was written to it, or a maintenance run
+    /// created it. False while the first run creates it; backups wait for that run, since two
+    /// first backups creating one repository at once corrupt it on S3.
+    public var initialized: Bool?
 
     /// Creates an entry.
     public init(namespace: String) { self.namespace = namespace }

@@ -32,6 +32,8 @@ enum MaintenanceJob {
         var configurationUID: String
         var scheduledTime: Date
         var readDataSubset: String?
+        /// Whether the repository is created first: the run before any backup.
+        var create = false
         var access: RepositoryAccess
     }
 
@@ -80,10 +82,11 @@ enum MaintenanceJob {
         ])
     }
 
-    /// `agent maintain [--read-data-subset S] --stale-lock-age 1h`.
+    /// `agent maintain [--read-data-subset S] [--create] --stale-lock-age 1h`.
     static func arguments(_ run: Run) -> [String] {
         var arguments = ["agent", "maintain"]
         if let subset = run.readDataSubset { arguments += ["--read-data-subset", subset] }
+        if run.create { arguments.append("--create") }
         return arguments + ["--stale-lock-age", BackupJob.defaultStaleLockAge]
     }
 

@@ -177,26 +177,28 @@ extension MaintenanceKeeper {
                 try await record(latest, into: &entry, pass)
             }
         }
+        if repository.hasBackups { entry.initialized = true }
         let since = entry.lastScheduledTime.flatMap(KubeTime.date) ?? KubeTime.date(pass.node.creationTimestamp) ?? pass.now
+        let thisMinute = Date(timeIntervalSince1970: (pass.now.timeIntervalSince1970 / 60).rounded(.down) * 60)
         let due: Date
         if pass.requested {
-            due = Date(timeIntervalSince1970: (pass.now.timeIntervalSince1970 / 60).rounded(.down) * 60)
+            due = thisMinute
+        } else if entry.initialized != true {
+            // The first run creates the repository before any backup does (the backups wait for it):
+            // two first backups creating one at once corrupt it on S3. A failed attempt is tried again later.
+            if entry.phase == "Failed", let ended = entry.completionTime.flatMap(KubeTime.date), pass.now < ended.addingTimeInterval(options.retryDelay) {
+                return (entry, ended.addingTimeInterval(options.retryDelay))
+            }
+            due = thisMinute
         } else {
             guard pass.maintenance.paused != true, let scheduled = pass.schedule.latest(after: since, through: pass.now) else { return (entry, nil) }
             due = scheduled
         }
-        guard repository.hasBackups else {
-            entry.lastScheduledTime = KubeTime.time(due)
-            (entry.phase, entry.reason) = ("Waiting", "NoBackupYet")
-            entry.message = "no BackupConfiguration in namespace \(repository.namespace) has written a backup to this storage yet, so there is no repository to maintain; "
-                + "the next run looks again"
-            return (entry, nil)
-        }
-        return try await start(repository, due: due, entry: entry, own: own, pass)
+        return try await start(repository, due: due, entry: entry, own: own, create: entry.initialized != true, pass)
     }
 
-    private func start(_ repository: MaintenancePlan.Repository, due: Date, entry previous: RepositoryMaintenanceStatus, own: [Node], _ pass: Pass) async throws
-        -> (RepositoryMaintenanceStatus, Date?) {
+    private func start(_ repository: MaintenancePlan.Repository, due: Date, entry previous: RepositoryMaintenanceStatus, own: [Node], create: Bool,
+                       _ pass: Pass) async throws -> (RepositoryMaintenanceStatus, Date?) {
         var entry = previous
         // The first configuration whose encryption Secret, usage and credentials check out.
         var chosen: (BackupConfiguration, RepositoryAccess)?
@@ -227,7 +229,7 @@ extension MaintenanceKeeper {
         let run = MaintenanceJob.Run(
             storage: NamespacedRef(name: pass.key.name, namespace: pass.key.namespace), storageUID: pass.node.uid, namespace: repository.namespace,
             configuration: configuration.metadata.name ?? "", configurationUID: configuration.metadata.uid ?? "", scheduledTime: due,
-            readDataSubset: pass.maintenance.readDataSubset, access: access)
+            readDataSubset: pass.maintenance.readDataSubset, create: create, access: access)
         let settings = BackupJob.Settings(image: options.agentImage, resources: options.resources, imagePullPolicy: options.imagePullPolicy)
         let job = MaintenanceJob.manifest(run, settings: settings)
         _ = try await client.create(ExecutorResource.jobs, namespace: repository.namespace, job)  // 409 AlreadyExists: adopted on the next pass
@@ -236,13 +238,14 @@ extension MaintenanceKeeper {
         for old in own where old.name != job.name { try await deleteJob(old) }
         entry = RepositoryMaintenanceStatus(namespace: repository.namespace)
         entry.lastSuccessfulTime = previous.lastSuccessfulTime
+        entry.initialized = create ? false : previous.initialized
         entry.configuration = configuration.metadata.name
         entry.lastScheduledTime = KubeTime.time(due)
         entry.job = job.name
         entry.phase = "Running"
         entry.startTime = KubeTime.time(pass.now)
         recorder.record(pass.node, type: .normal, reason: Self.startedReason,
-                        message: "created Job \(repository.namespace)/\(job.name) to check and prune the repository, "
+                        message: "created Job \(repository.namespace)/\(job.name) to \(create ? "create (if missing), " : "")check and prune the repository, "
                             + "with the encryption Secret of BackupConfiguration \(configuration.metadata.name ?? "")")
         logger.info("created maintenance Job \(job.name)", metadata: ["storage": "\(pass.key)", "namespace": "\(repository.namespace)"])
         return (entry, nil)
@@ -272,6 +275,7 @@ extension MaintenanceKeeper {
         if let result = ending.result, result.phase == .succeeded {
             (entry.phase, entry.reason, entry.message) = ("Succeeded", Self.maintainedReason, result.message)
             entry.lastSuccessfulTime = entry.completionTime
+            entry.initialized = true
             counters.withLock { $0.succeeded += 1 }
             runs(result: "Succeeded")
             recorder.record(pass.node, type: .normal, reason: Self.maintainedReason,

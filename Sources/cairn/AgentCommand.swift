@@ -18,7 +18,7 @@ import Logging
 /// - `cairn agent restore --snapshot <id> --target <mountPath> [--host <ns>/<config>] [--expect-tag k=v ...]`
 /// - `cairn agent forget --snapshot <id> [--snapshot ...] --host <ns>/<config> [--tag k=v ...]`
 /// - `cairn agent prune`, `cairn agent check`
-/// - `cairn agent maintain [--read-data-subset 5%]`: check, then prune if the check passed
+/// - `cairn agent maintain [--read-data-subset 5%] [--create]`: check, then prune if the check passed
 /// - Every subcommand: `[--stale-lock-age DURATION (1h)] [--connect-timeout DURATION (60s)]
 ///   [--result-file PATH] [--restic PATH] [--log-format text|json] [--log-level LEVEL]`.
 /// - The result is `AgentResult` JSON (<= 4096 bytes) in `--result-file`, else
@@ -250,6 +250,9 @@ struct AgentMaintain: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How much pack data restic check reads back and verifies: 5%, 1/10 or 500M.", valueName: "subset"))
     var readDataSubset: String?
 
+    @Flag(help: "Create the repository first if it does not exist, as a first backup would.")
+    var create = false
+
     @OptionGroup var common: AgentCommonOptions
 
     func validate() throws {
@@ -259,7 +262,7 @@ struct AgentMaintain: AsyncParsableCommand {
         }
     }
 
-    func run() async throws { try await common.execute(.maintain(MaintainRequest(readDataSubset: readDataSubset))) }
+    func run() async throws { try await common.execute(.maintain(MaintainRequest(readDataSubset: readDataSubset, create: create))) }
 }
 
 /// Checks of the flags the agent subcommands share.

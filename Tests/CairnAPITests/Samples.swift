@@ -188,6 +188,7 @@ enum Samples {
             repository.startTime = time
             repository.completionTime = time
             repository.lastSuccessfulTime = time
+            repository.initialized = true
             status.repositories = [repository]
             return BackupStorage(metadata: metadata("s3"), spec: spec, status: status)
         }

@@ -140,6 +140,30 @@ import YAML
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func givenAStorageWhoseRepositoryDoesNotExist_whenAConfigurationUsesIt_thenTheFirstRunCreatesItBeforeAnyBackup() async throws {
+        try await RetentionHarness.with(start: Date()) { harness in
+            // Given: a configuration on a storage whose repository path holds nothing yet.
+            try await harness.createFixtures(retention: nil)
+            let fresh = harness.base.cluster.directory.appendingPathComponent("fresh-repository").path
+            let patch: Node = .mapping(["spec": .mapping(["backend": .mapping(["local": .mapping(["path": .string(fresh)])])])])
+            _ = try await harness.client.patch(ExecutorResource.storages, namespace: harness.namespace, name: "store", patch)
+            try await harness.withNodes {
+                try await Self.maintaining(harness) { keeper in
+                    // Then: without waiting for the schedule, a run creates the repository, and the status says it exists.
+                    let entry = try await eventually("the first run to succeed", .seconds(90)) {
+                        try await Self.storage(harness).status?.repositories?.first.flatMap { $0.phase == "Succeeded" ? $0 : nil }
+                    }
+                    #expect(entry.initialized == true)
+                    #expect(FileManager.default.fileExists(atPath: fresh + "/config"), "restic's config file is there")
+                    let started = try await Self.events(harness, MaintenanceKeeper.startedReason, keeper: keeper)
+                    #expect(started.first?["message"]?.string?.contains("to create (if missing), check and prune") == true)
+                    #expect(keeper.statistics.jobsCreated == 1)
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func givenAPausedStorage_whenAnnotatedMaintainNow_thenItRunsOnceAndTheAnnotationGoes() async throws {
         try await RetentionHarness.with(start: Date()) { harness in
             // Given: a storage whose maintenance is paused.
@@ -334,16 +358,20 @@ import YAML
                 }
                 #expect(noPassword.reason == "EncryptionSecretNotFound", "\(noPassword.reason ?? "")")
                 #expect(noPassword.message?.contains("nowhere") == true && noPassword.message?.contains("tried again in 600s") == true, "\(noPassword.message ?? "")")
-                let notYet = try await eventually("store's run to wait for a backup", .seconds(20)) {
-                    try await Self.storage(harness).status?.repositories?.first.flatMap { $0.phase == "Waiting" ? $0 : nil }
+                // store's repository has no backup yet: the first run creates it (no kubelet runs it here).
+                let first = try await eventually("store's first run", .seconds(20)) {
+                    try await Self.storage(harness).status?.repositories?.first.flatMap { $0.phase == "Running" ? $0 : nil }
                 }
-                #expect(notYet.reason == "NoBackupYet")
+                #expect(first.initialized == false)
+                let jobs = try await Self.maintenanceJobs(harness)
+                #expect(jobs.count == 1)
+                let arguments = jobs.first?[path: "spec", "template", "spec", "containers"]?.sequence?.first?["args"]?.sequence?.compactMap(\.string) ?? []
+                #expect(arguments.contains("--create"), "\(arguments)")
                 let failed = try await eventually("a MaintenanceFailed Warning", .seconds(10)) {
                     try await Self.events(harness, MaintenanceKeeper.failedReason, keeper: keeper).first
                 }
                 #expect(failed["type"]?.string == "Warning")
-                #expect(try await Self.maintenanceJobs(harness).isEmpty)
-                #expect(keeper.statistics.jobsCreated == 0)
+                #expect(keeper.statistics.jobsCreated == 1)
 
                 // When: the missing credentials Secret is created; Then: the storage is Ready at the next look.
                 try await harness.base.createSecret("missing", ["AWS_ACCESS_KEY_ID": "id"])
