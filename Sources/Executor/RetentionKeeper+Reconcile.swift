@@ -114,11 +114,16 @@ extension RetentionKeeper {
     /// Starts a forget Job for the snapshots due; returns when to try again if it cannot start.
     private func sweep(_ decisions: [RetentionPlanner.Decision], members: [Node], group: RetentionGroup, policy: Policy) async throws -> Date? {
         let due = Set(decisions.filter(\.sweep).map(\.name))
-        let batch = members.filter { due.contains($0.name) }.compactMap { snapshot -> ForgetJob.Entry? in
+        var batch: [ForgetJob.Entry] = []
+        for snapshot in members.filter({ due.contains($0.name) }).sorted(by: { $0.name < $1.name }) {
             // Only restic snapshots are swept here; one without an ID has nothing to forget in restic.
-            guard let id = snapshot[path: "spec", "resticSnapshotID"]?.string, !id.isEmpty else { return nil }
-            return ForgetJob.Entry(snapshot: snapshot.name, resticID: id)
-        }.sorted { $0.snapshot < $1.snapshot }
+            guard let id = snapshot[path: "spec", "resticSnapshotID"]?.string, !id.isEmpty else { continue }
+            // Read from the server: the Snapshots a finished sweep deleted can still be in the cache
+            // after its Job's deletion arrived, and would be swept again by a second Job.
+            guard let live = try await reads.get(ExecutorResource.snapshots, namespace: snapshot.namespace, name: snapshot.name),
+                  !live.isDeleting, live.uid == snapshot.uid else { continue }
+            batch.append(ForgetJob.Entry(snapshot: snapshot.name, resticID: id))
+        }
         guard !batch.isEmpty else { return nil }
         let inputs = try await reads.repositoryInputs(policy.configuration, namespace: group.namespace)
         let access: RepositoryAccess
