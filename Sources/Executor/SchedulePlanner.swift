@@ -80,7 +80,13 @@ public enum SchedulePlanner {
     /// Plans one session; throws ``ScheduleError`` for a schedule, time zone or starting deadline
     /// that cannot be used.
     public static func plan(_ input: Input) throws -> Plan {
-        let schedule = try schedule(of: input)
+        try plan(input, schedule: schedule(of: input))
+    }
+
+    /// Plans one session with its schedule parsed already (``schedule(of:)``), as the ``Scheduler``
+    /// does, which keeps each configuration's parsed schedules while it is unchanged; throws
+    /// ``ScheduleError`` for a starting deadline that cannot be used.
+    public static func plan(_ input: Input, schedule: CronSchedule) throws -> Plan {
         let deadline = try startingDeadline(input)
         var plan = Plan(action: nil, missed: nil, next: schedule.next(after: input.now), effectiveSchedule: schedule.effectiveExpression)
         guard input.session.paused != true else {
@@ -99,10 +105,16 @@ public enum SchedulePlanner {
 
     /// The parsed schedule of a session, with errors naming `sessions[<index>]`.
     public static func schedule(of input: Input) throws -> CronSchedule {
+        try schedule(of: input.session, index: input.index, namespace: input.namespace, configuration: input.configuration)
+    }
+
+    /// The parsed schedule of `session`, at `index` in the `spec.sessions` of configuration
+    /// `namespace/configuration`, with errors naming `sessions[<index>]`.
+    public static func schedule(of session: SessionSpec, index: Int, namespace: String, configuration: String) throws -> CronSchedule {
         try CronSchedule(
-            input.session.schedule, timeZone: input.session.timeZone,
-            seed: seed(namespace: input.namespace, configuration: input.configuration, session: input.session.name),
-            path: "sessions[\(input.index)]")
+            session.schedule, timeZone: session.timeZone,
+            seed: seed(namespace: namespace, configuration: configuration, session: session.name),
+            path: "sessions[\(index)]")
     }
 
     private static func action(for due: Date, _ input: Input) -> Action {

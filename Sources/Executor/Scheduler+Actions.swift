@@ -95,10 +95,8 @@ extension Scheduler {
     }
 
     /// Writes the Skipped status again on recorded skips that have none (a write lost to a crash).
-    func repairSkipped(_ key: ObjectKey) async throws {
-        for node in sessions.byIndex(name: Self.configurationIndex, value: key.description) {
-            guard let reason = node[path: "metadata", "annotations", Self.skippedAnnotation]?.string,
-                  node[path: "status", "phase"] == nil else { continue }
+    func repairSkipped(_ runs: [Run]) async throws {
+        for case let (node, reason)? in runs.map(\.unwrittenSkip) {
             let session = try NodeDecoder().decode(BackupSession.self, from: node)
             try await writeSkipped(session, reason: reason, message: "the scheduler recorded this run as skipped (\(reason))")
         }

@@ -18,15 +18,18 @@ extension Scheduler {
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
         defer { counters.withLock { $0.reconciles += 1 } }
         guard let node = configurations.get(key), node[path: "metadata", "deletionTimestamp"] == nil else {
+            decodedConfigurations.forget(key)
             await wakeUps.set(key, at: nil)
             return .done
         }
-        let configuration = try NodeDecoder().decode(BackupConfiguration.self, from: node)
+        let decoded = try decodedConfigurations.decoded(node, key: key)
+        let configuration = decoded.configuration
         let now = clock.now
-        try await repairSkipped(key)
+        let runs = sessions.byIndex(name: Self.configurationIndex, value: key.description).map(Run.init)
+        try await repairSkipped(runs)
         var outcome = SessionOutcome()
         for (index, session) in configuration.spec.sessions.enumerated() {
-            try await schedule(session, index: index, of: configuration, key: key, now: now, into: &outcome)
+            try await schedule(session, index: index, of: decoded, key: key, runs: runs, now: now, into: &outcome)
         }
         await wakeUps.set(key, at: outcome.wake)
         // A pass that created a session leaves the status to the next pass, which the new
@@ -37,11 +40,13 @@ extension Scheduler {
     }
 
     /// Plans one session, creates what the plan asks for, and adds its next run to `outcome`.
-    private func schedule(_ session: SessionSpec, index: Int, of configuration: BackupConfiguration, key: ObjectKey,
+    private func schedule(_ session: SessionSpec, index: Int, of decoded: DecodedConfiguration, key: ObjectKey, runs: [Run],
                           now: Date, into outcome: inout SessionOutcome) async throws {
+        let configuration = decoded.configuration
         let plan: SchedulePlanner.Plan
         do {
-            plan = try SchedulePlanner.plan(input(session, index: index, of: configuration, key: key, now: now))
+            let schedule = try decoded.schedules[index].get()
+            plan = try SchedulePlanner.plan(input(session, index: index, of: configuration, key: key, runs: runs, now: now), schedule: schedule)
         } catch let error as ScheduleError {
             if !outcome.errors.contains(error) { outcome.errors.append(error) }
             return
@@ -55,34 +60,43 @@ extension Scheduler {
         outcome.wake = min(outcome.wake ?? next, next)
     }
 
-    /// The planner's facts about one session, from the configuration and the session cache.
-    private func input(_ session: SessionSpec, index: Int, of configuration: BackupConfiguration, key: ObjectKey,
+    /// The planner's facts about one session, from the configuration and its BackupSessions.
+    private func input(_ session: SessionSpec, index: Int, of configuration: BackupConfiguration, key: ObjectKey, runs: [Run],
                        now: Date) -> SchedulePlanner.Input {
         var input = SchedulePlanner.Input(namespace: key.namespace, configuration: key.name, index: index, session: session, now: now)
         input.startingDeadline = configuration.spec.startingDeadline
         input.concurrencyPolicy = configuration.spec.concurrencyPolicy
         input.createdAt = configuration.metadata.creationTimestamp.flatMap(KubeTime.date)
-        for run in sessions.byIndex(name: Self.configurationIndex, value: key.description) {
-            guard run[path: "spec", "session"]?.string == session.name else { continue }
-            if run[path: "spec", "trigger"]?.string == Trigger.scheduled.rawValue,
-               let time = run[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) {
-                input.lastScheduledTime = max(input.lastScheduledTime ?? time, time)
-            }
-            if Self.isActive(run) { input.activeSessions.append(run.objectName) }
+        for run in runs where run.session == session.name {
+            if let time = run.scheduledTime { input.lastScheduledTime = max(input.lastScheduledTime ?? time, time) }
+            if run.isActive { input.activeSessions.append(run.name) }
         }
         return input
     }
 
-    /// Pending (no phase yet), Queued or Running, and neither being deleted nor a recorded skip.
-    static func isActive(_ session: Node) -> Bool {
-        guard session[path: "metadata", "deletionTimestamp"] == nil,
-              session[path: "metadata", "annotations", skippedAnnotation] == nil else { return false }
-        let phase = session[path: "status", "phase"]?.string.flatMap(SessionPhase.init(rawValue:))
-        return [nil, .pending, .queued, .running].contains(phase)
-    }
-}
+    /// What a pass reads of one BackupSession of the configuration, read from the session cache
+    /// once per pass for all its sessions.
+    struct Run {
+        var name: String
+        /// `spec.session`.
+        var session: String?
+        /// `spec.scheduledTime` of a run the schedule made (`trigger: Scheduled`).
+        var scheduledTime: Date?
+        /// Pending (no phase yet), Queued or Running, and neither being deleted nor a recorded skip.
+        var isActive: Bool
+        /// A recorded skip whose Skipped status is missing: the session, and its reason.
+        var unwrittenSkip: (session: Node, reason: String)?
 
-extension Node {
-    /// `metadata.name`, or empty.
-    var objectName: String { self[path: "metadata", "name"]?.string ?? "" }
+        init(_ node: Node) {
+            name = node[path: "metadata", "name"]?.string ?? ""
+            session = node[path: "spec", "session"]?.string
+            scheduledTime = node[path: "spec", "trigger"]?.string == Trigger.scheduled.rawValue
+                ? node[path: "spec", "scheduledTime"]?.string.flatMap(KubeTime.date) : nil
+            let phase = node[path: "status", "phase"]
+            let skipped = node[path: "metadata", "annotations", Scheduler.skippedAnnotation]
+            isActive = node[path: "metadata", "deletionTimestamp"] == nil && skipped == nil
+                && [nil, .pending, .queued, .running].contains(phase?.string.flatMap(SessionPhase.init(rawValue:)))
+            unwrittenSkip = phase == nil ? skipped?.string.map { (node, $0) } : nil
+        }
+    }
 }

@@ -78,6 +78,7 @@ public final class Scheduler: Sendable {
     let queue = WorkQueue<ObjectKey>()
     let wakeUps: WakeUps<ObjectKey>
     let counters = Mutex(Statistics())
+    let decodedConfigurations = DecodedConfigurations()
     /// The latest missed run reported per configuration and session, so each is reported once.
     let reportedMisses = Mutex<[String: Date]>([:])
 
