@@ -39,6 +39,15 @@ struct ExecutorReads: Sendable {
         return inputs
     }
 
+    /// Deletes a Job and, in the background, its Pods; one already gone is fine.
+    func deleteJob(_ job: Node) async throws {
+        do {
+            _ = try await client.delete(ExecutorResource.jobs, namespace: job.namespace, name: job.name, propagationPolicy: .background)
+        } catch let error as KubeError where error.kind == .notFound {
+            return
+        }
+    }
+
     /// Creates or updates the copy of the storage's credentials in the Job's namespace.
     func bringCredentialsInStep(_ plan: CredentialsPlan) async throws {
         guard case .copy(let desired, let existing) = plan else { return }

@@ -235,7 +235,7 @@ extension MaintenanceKeeper {
         _ = try await client.create(ExecutorResource.jobs, namespace: repository.namespace, job)  // 409 AlreadyExists: adopted on the next pass
         counters.withLock { $0.jobsCreated += 1 }
         // The previous runs' Jobs go: the status keeps what they found.
-        for old in own where old.name != job.name { try await deleteJob(old) }
+        for old in own where old.name != job.name { try await reads.deleteJob(old) }
         entry = RepositoryMaintenanceStatus(namespace: repository.namespace)
         entry.lastSuccessfulTime = previous.lastSuccessfulTime
         entry.initialized = create ? false : previous.initialized
@@ -302,14 +302,6 @@ extension MaintenanceKeeper {
     /// Counts one finished run.
     private func runs(result: String) {
         Counter(label: "cairn_maintenance_runs_total", dimensions: [("result", result)], factory: options.metricsFactory).increment()
-    }
-
-    private func deleteJob(_ job: Node) async throws {
-        do {
-            _ = try await client.delete(ExecutorResource.jobs, namespace: job.namespace, name: job.name, propagationPolicy: .background)
-        } catch let error as KubeError where error.kind == .notFound {
-            return
-        }
     }
 
     private func writeStatus(_ node: Node, _ status: BackupStorageStatus, was previous: BackupStorageStatus?) async throws {

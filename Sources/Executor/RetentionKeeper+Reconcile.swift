@@ -183,7 +183,7 @@ extension RetentionKeeper {
         counters.withLock { $0.snapshotsDeleted += deleted.count }
         recorder.record(policy.node, type: .normal, reason: Self.sweptReason,
                         message: "Job \(job.name) \(result.message ?? "forgot its snapshots"); deleted Snapshot(s) \(deleted.joined(separator: ", "))")
-        try await deleteJob(job)
+        try await reads.deleteJob(job)
     }
 
     private func forgetFailed(_ job: Node, ending: JobResult.Ending, group: RetentionGroup, policy: Policy) async throws -> Date? {
@@ -204,16 +204,8 @@ extension RetentionKeeper {
         }
         let retry = seen.addingTimeInterval(options.retryDelay)
         guard now >= retry else { return retry }
-        try await deleteJob(job)
+        try await reads.deleteJob(job)
         failuresSeen.withLock { _ = $0.removeValue(forKey: job.uid) }
         return nil
-    }
-
-    private func deleteJob(_ job: Node) async throws {
-        do {
-            _ = try await client.delete(ExecutorResource.jobs, namespace: job.namespace, name: job.name, propagationPolicy: .background)
-        } catch let error as KubeError where error.kind == .notFound {
-            return
-        }
     }
 }
