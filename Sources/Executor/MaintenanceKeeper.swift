@@ -90,8 +90,8 @@ public final class MaintenanceKeeper: Sendable {
     let storages: Informer
     let configurations: Informer
     let jobs: Informer
-    let informers: SharedInformers
-    let ownsInformers: Bool
+    /// The informers it made for itself and runs in ``run()``; nil when it reads shared ones, which their owner runs.
+    let ownedInformers: SharedInformers?
     let recorder: EventRecorder
     let queue = WorkQueue<ObjectKey>()
     let wakeUps: WakeUps<ObjectKey>
@@ -107,8 +107,8 @@ public final class MaintenanceKeeper: Sendable {
         self.clock = clock
         self.options = options
         self.logger = logger
-        informers = shared ?? SharedInformers(client: client, logger: logger)
-        ownsInformers = shared == nil
+        let informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownedInformers = shared == nil ? informers : nil
         storages = informers.informer(ExecutorResource.storages, namespace: options.namespace)
         // All namespaces' configurations: a storage is used from namespaces other than its own.
         configurations = informers.informer(ExecutorResource.configurations, namespace: options.namespace)
@@ -125,27 +125,19 @@ public final class MaintenanceKeeper: Sendable {
 
     /// Runs the informers, the Event recorder, the timers and the workers until the task is cancelled.
     public func run() async {
-        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] key in
+        // Repositories planned from a half-filled cache would pick the wrong namespace.
+        await ReconcilerLoop.run(queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger,
+                                 owned: ownedInformers, recorder: recorder, caches: caches) { [self] key in
             try await reconcile(key)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            if ownsInformers { group.addTask { await self.informers.run() } }
-            group.addTask { await self.recorder.run() }
-            group.addTask {
-                // Repositories planned from a half-filled cache would pick the wrong namespace.
-                do { try await self.waitForSync() } catch { return }
-                await runner.run()
-            }
         }
         await wakeUps.cancelAll()
     }
 
     /// Waits until the informers hold their first list; throws `CancellationError` if cancelled first.
-    public func waitForSync() async throws {
-        try await storages.waitForSync()
-        try await configurations.waitForSync()
-        try await jobs.waitForSync()
-    }
+    public func waitForSync() async throws { try await ReconcilerLoop.waitForSync(caches) }
+
+    /// What the first reconcile waits for.
+    private var caches: [Informer] { [storages, configurations, jobs] }
 
     /// Waits until every Event recorded so far is written.
     public func flushEvents() async { await recorder.flush() }

@@ -49,6 +49,8 @@ public final class RestoreRunner: Sendable {
     let client: KubeClient
     let options: Options
     let logger: Logger
+    /// Its own informers: restores and their Jobs are read by no other reconciler.
+    let informers: SharedInformers
     let restores: Informer
     let jobs: Informer
     let recorder: EventRecorder
@@ -59,35 +61,27 @@ public final class RestoreRunner: Sendable {
         self.client = client
         self.options = options
         self.logger = logger
-        restores = Informer(client: client, resource: ExecutorResource.restores, namespace: options.namespace, logger: logger)
-        jobs = Informer(client: client, resource: ExecutorResource.jobs, namespace: options.namespace,
-                        labelSelector: ExecutorLabel.restoreSession, logger: logger)
+        informers = SharedInformers(client: client, logger: logger)
+        restores = informers.informer(ExecutorResource.restores, namespace: options.namespace)
+        jobs = informers.informer(ExecutorResource.jobs, namespace: options.namespace, labelSelector: ExecutorLabel.restoreSession)
         recorder = EventRecorder(client: client, options: .init(component: options.component), wallClock: options.now, logger: logger)
         addHandlers()
     }
 
     /// Runs the informers, the Event recorder and the workers until the task is cancelled.
     public func run() async {
-        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] key in
+        // A Job missing from a half-filled cache would be created again.
+        await ReconcilerLoop.run(queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger,
+                                 owned: informers, recorder: recorder, caches: caches) { [self] key in
             try await reconcile(key)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.restores.run() }
-            group.addTask { await self.jobs.run() }
-            group.addTask { await self.recorder.run() }
-            group.addTask {
-                // A Job missing from a half-filled cache would be created again.
-                do { try await self.waitForSync() } catch { return }
-                await runner.run()
-            }
         }
     }
 
     /// Waits until both informers hold their first list; throws `CancellationError` if cancelled first.
-    public func waitForSync() async throws {
-        try await restores.waitForSync()
-        try await jobs.waitForSync()
-    }
+    public func waitForSync() async throws { try await ReconcilerLoop.waitForSync(caches) }
+
+    /// What the first reconcile waits for.
+    private var caches: [Informer] { [restores, jobs] }
 
     /// Waits until every Event recorded so far is written.
     public func flushEvents() async { await recorder.flush() }

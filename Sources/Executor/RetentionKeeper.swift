@@ -109,9 +109,8 @@ public final class RetentionKeeper: Sendable {
     let snapshots: Informer
     let configurations: Informer
     let jobs: Informer
-    /// Where the informers come from; run by ``run()`` only when the keeper made them itself.
-    let informers: SharedInformers
-    let ownsInformers: Bool
+    /// The informers it made for itself and runs in ``run()``; nil when it reads shared ones, which their owner runs.
+    let ownedInformers: SharedInformers?
     let recorder: EventRecorder
     let queue = WorkQueue<RetentionGroup>()
     let wakeUps: WakeUps<RetentionGroup>
@@ -131,8 +130,8 @@ public final class RetentionKeeper: Sendable {
         self.clock = clock
         self.options = options
         self.logger = logger
-        informers = shared ?? SharedInformers(client: client, logger: logger)
-        ownsInformers = shared == nil
+        let informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownedInformers = shared == nil ? informers : nil
         snapshots = informers.informer(ExecutorResource.snapshots, namespace: options.namespace)
         snapshots.addIndexers([Self.groupIndex: Self.groupKeys, Self.configurationIndex: Self.configurationKeys])
         configurations = informers.informer(ExecutorResource.configurations, namespace: options.namespace)
@@ -150,27 +149,19 @@ public final class RetentionKeeper: Sendable {
 
     /// Runs the informers, the Event recorder, the timers and the workers until the task is cancelled.
     public func run() async {
-        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] group in
-            try await reconcile(group)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            if ownsInformers { group.addTask { await self.informers.run() } }
-            group.addTask { await self.recorder.run() }
-            group.addTask {
-                // A group planned from a half-filled cache would mark snapshots whose newer siblings are not seen yet.
-                do { try await self.waitForSync() } catch { return }
-                await runner.run()
-            }
+        // A group planned from a half-filled cache would mark snapshots whose newer siblings are not seen yet.
+        await ReconcilerLoop.run(queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger,
+                                 owned: ownedInformers, recorder: recorder, caches: caches) { [self] key in
+            try await reconcile(key)
         }
         await wakeUps.cancelAll()
     }
 
     /// Waits until the informers hold their first list; throws `CancellationError` if cancelled first.
-    public func waitForSync() async throws {
-        try await snapshots.waitForSync()
-        try await configurations.waitForSync()
-        try await jobs.waitForSync()
-    }
+    public func waitForSync() async throws { try await ReconcilerLoop.waitForSync(caches) }
+
+    /// What the first reconcile waits for.
+    private var caches: [Informer] { [snapshots, configurations, jobs] }
 
     /// Waits until every Event recorded so far is written.
     public func flushEvents() async { await recorder.flush() }

@@ -71,9 +71,8 @@ public final class Scheduler: Sendable {
     let logger: Logger
     let configurations: Informer
     let sessions: Informer
-    /// Where the informers come from; run by ``run()`` only when the scheduler made them itself.
-    let informers: SharedInformers
-    let ownsInformers: Bool
+    /// The informers it made for itself and runs in ``run()``; nil when it reads shared ones, which their owner runs.
+    let ownedInformers: SharedInformers?
     let recorder: EventRecorder
     let queue = WorkQueue<ObjectKey>()
     let wakeUps: WakeUps<ObjectKey>
@@ -92,8 +91,8 @@ public final class Scheduler: Sendable {
         self.clock = clock
         self.options = options
         self.logger = logger
-        informers = shared ?? SharedInformers(client: client, logger: logger)
-        ownsInformers = shared == nil
+        let informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownedInformers = shared == nil ? informers : nil
         configurations = informers.informer(ExecutorResource.configurations, namespace: options.namespace)
         sessions = informers.informer(ExecutorResource.sessions, namespace: options.namespace)
         sessions.addIndexers([Self.configurationIndex: Self.configurationKeys])
@@ -107,26 +106,19 @@ public final class Scheduler: Sendable {
 
     /// Runs the informers, the Event recorder, the timers and the workers until the task is cancelled.
     public func run() async {
-        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] key in
+        // Planning against a half-filled session cache would create runs that exist.
+        await ReconcilerLoop.run(queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger,
+                                 owned: ownedInformers, recorder: recorder, caches: caches) { [self] key in
             try await reconcile(key)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            if ownsInformers { group.addTask { await self.informers.run() } }
-            group.addTask { await self.recorder.run() }
-            group.addTask {
-                // Planning against a half-filled session cache would create runs that exist.
-                do { try await self.waitForSync() } catch { return }
-                await runner.run()
-            }
         }
         await wakeUps.cancelAll()
     }
 
     /// Waits until both informers hold their first list; throws `CancellationError` if cancelled first.
-    public func waitForSync() async throws {
-        try await configurations.waitForSync()
-        try await sessions.waitForSync()
-    }
+    public func waitForSync() async throws { try await ReconcilerLoop.waitForSync(caches) }
+
+    /// What the first reconcile waits for.
+    private var caches: [Informer] { [configurations, sessions] }
 
     private func addHandlers() {
         // Weak: the informers hold these handlers and the scheduler holds the informers.

@@ -55,9 +55,8 @@ public final class SessionRunner: Sendable {
     let logger: Logger
     let sessions: Informer
     let jobs: Informer
-    /// Where the informers come from; run by ``run()`` only when the runner made them itself.
-    let informers: SharedInformers
-    let ownsInformers: Bool
+    /// The informers it made for itself and runs in ``run()``; nil when it reads shared ones, which their owner runs.
+    let ownedInformers: SharedInformers?
     let recorder: EventRecorder
     let queue = WorkQueue<ObjectKey>()
     let metrics: SessionRunnerMetrics
@@ -73,8 +72,8 @@ public final class SessionRunner: Sendable {
         self.client = client
         self.options = options
         self.logger = logger
-        informers = shared ?? SharedInformers(client: client, logger: logger)
-        ownsInformers = shared == nil
+        let informers = shared ?? SharedInformers(client: client, logger: logger)
+        ownedInformers = shared == nil ? informers : nil
         sessions = informers.informer(ExecutorResource.sessions, namespace: options.namespace)
         sessions.addIndexers([Self.activeIndex: Self.activeKeys, Self.historyIndex: Self.historyKeys])
         jobs = informers.informer(ExecutorResource.jobs, namespace: options.namespace, labelSelector: ExecutorLabel.backupSession)
@@ -85,25 +84,18 @@ public final class SessionRunner: Sendable {
 
     /// Runs the informers, the Event recorder and the workers until the task is cancelled.
     public func run() async {
-        let runner = ControllerRunner(queue: queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger) { [self] key in
+        // Admission counts running Jobs: deciding on a half-filled cache would overrun the limits.
+        await ReconcilerLoop.run(queue, workers: options.workers, gracePeriod: options.gracePeriod, logger: logger,
+                                 owned: ownedInformers, recorder: recorder, caches: caches) { [self] key in
             try await reconcile(key)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            if ownsInformers { group.addTask { await self.informers.run() } }
-            group.addTask { await self.recorder.run() }
-            group.addTask {
-                // Admission counts running Jobs: deciding on a half-filled cache would overrun the limits.
-                do { try await self.waitForSync() } catch { return }
-                await runner.run()
-            }
         }
     }
 
     /// Waits until both informers hold their first list; throws `CancellationError` if cancelled first.
-    public func waitForSync() async throws {
-        try await sessions.waitForSync()
-        try await jobs.waitForSync()
-    }
+    public func waitForSync() async throws { try await ReconcilerLoop.waitForSync(caches) }
+
+    /// What the first reconcile waits for.
+    private var caches: [Informer] { [sessions, jobs] }
 
     /// Waits until every Event recorded so far is written.
     public func flushEvents() async { await recorder.flush() }
